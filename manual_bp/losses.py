@@ -1,0 +1,100 @@
+"""Losses L(a^(L), y) and their gradients dL/da^(L), the start of Eq. 1.
+
+Shapes: a is (n, m), examples as columns; y is (n, m) too, except that ``cross_entropy``
+also takes class indices of shape (m,). Each loss is first a per-example value l_k; the batch
+loss is ``mean`` (default: L = (1/m) sum_k l_k) or ``sum`` (L = sum_k l_k) over the m examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from manual_bp.errors import InputError
+
+REDUCTIONS = ("mean", "sum")
+BCE_LOG_FLOOR = -100.0  # torch's binary_cross_entropy clamps log(a) and log(1 - a) at -100
+BCE_EPS = 1e-12  # torch's binary_cross_entropy backward divides by max(a (1 - a), 1e-12)
+
+
+def _half_sse(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """l_k = 1/2 sum_i (a_ik - y_ik)^2, the document's L = 1/2 (y - y_hat)^2; dl/da = a - y."""
+    r = a - y
+    return 0.5 * (r * r).sum(axis=0), r
+
+
+def _sse(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """l_k = sum_i (a_ik - y_ik)^2 (no 1/2); dl/da = 2 (a - y)."""
+    r = a - y
+    return (r * r).sum(axis=0), 2.0 * r
+
+
+def _mse(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """l_k = (1/n) sum_i (a_ik - y_ik)^2, the mean over the n outputs; dl/da = 2 (a - y) / n.
+
+    With reduction ``mean`` this is torch's ``MSELoss()`` (mean over all n m elements)."""
+    r = a - y
+    n = a.shape[0]
+    return (r * r).sum(axis=0) / n, 2.0 * r / n
+
+
+def _bce(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """l_k = -(1/n) sum_i [y log a + (1 - y) log(1 - a)], the mean over the n outputs, on
+    probabilities a; dl/da = (a - y) / (a (1 - a)) / n.
+
+    As torch's ``binary_cross_entropy``: each log is clamped at -100 and the denominator
+    a (1 - a) at 1e-12, so a saturated sigmoid gives a large finite loss, not inf."""
+    n = a.shape[0]
+    with np.errstate(divide="ignore"):
+        log_a = np.maximum(np.log(a), BCE_LOG_FLOOR)
+        log_1ma = np.maximum(np.log(1.0 - a), BCE_LOG_FLOOR)
+    value = -(y * log_a + (1.0 - y) * log_1ma).sum(axis=0) / n
+    grad = (a - y) / np.maximum(a * (1.0 - a), BCE_EPS) / n
+    return value, grad
+
+
+def _cross_entropy(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """l_k = -sum_i y_ik log a_ik on probabilities a (softmax outputs), y one-hot or soft
+    labels; dl/da = -y / a. With a softmax output, Eq. 1 then gives delta = a - y."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = -np.where(y != 0, y * np.log(a), 0.0).sum(axis=0)
+        grad = np.where(y != 0, -y / a, 0.0)
+    return value, grad.astype(a.dtype)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A named loss: ``per_example(a, y)`` gives (l_k for each example, dl_k/da)."""
+
+    name: str
+    per_example: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+LOSSES: dict[str, Loss] = {
+    f.__name__[1:]: Loss(f.__name__[1:], f) for f in (_half_sse, _sse, _mse, _bce, _cross_entropy)
+}
+
+
+def get_loss(name: str) -> Loss:
+    """Look a loss up by name; an unknown name raises InputError listing the known ones."""
+    if name not in LOSSES:
+        raise InputError(f"loss: unknown loss {name!r}; known: {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+def check_reduction(reduction: str) -> None:
+    """Raise InputError unless ``reduction`` is 'mean' or 'sum'."""
+    if reduction not in REDUCTIONS:
+        raise InputError(f"reduction: expected one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+
+
+def loss_and_grad(name: str, a: np.ndarray, y: np.ndarray, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """The batch loss L and dL/da^(L) for a of shape (n, m) and y of shape (n, m).
+
+    ``mean``: L = (1/m) sum_k l_k and dL/da = (1/m) dl/da; ``sum``: L = sum_k l_k."""
+    check_reduction(reduction)
+    values, grad = get_loss(name).per_example(a, y)
+    scale = 1.0 / a.shape[1] if reduction == "mean" else 1.0
+    return float(values.sum() * scale), grad * a.dtype.type(scale)
