@@ -1,0 +1,173 @@
+"""The PyTorch reference: the same network rebuilt from its numbers with torch's own layers,
+activations, losses and optimizer, differentiated by autograd. Nothing here calls manual_bp's
+math; only the Network's arrays and activation names are read.
+
+torch works in its own row layout (one example per row, ``F.linear(a, W, b) = a W^T + b``);
+every property is transposed back to the document's columns before it is returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from manual_bp.network import Network
+
+# softplus: torch switches to the identity above `threshold` (default 20), where the true
+# value differs by log1p(e^-20) = 2e-9. Above 40, e^-z is below half an ulp of z in float64,
+# so threshold=40 makes torch's softplus the exact function in float64 and float32 alike.
+SOFTPLUS_THRESHOLD = 40.0
+
+TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": F.relu,
+    "leaky_relu": F.leaky_relu,  # negative_slope 0.01
+    "identity": lambda z: z,
+    "softplus": lambda z: F.softplus(z, beta=1.0, threshold=SOFTPLUS_THRESHOLD),
+    "elu": F.elu,  # alpha 1
+    "silu": F.silu,
+    "gelu": F.gelu,  # approximate='none': the erf form
+    "softmax": lambda z: torch.softmax(z, dim=1),  # rows are examples, so over dim 1
+}
+
+
+def _targets(y: object, n_out: int, m: int, loss: str, dtype: torch.dtype) -> torch.Tensor:
+    """Targets in torch's row layout: (m, n_out) floats, or (m,) class indices."""
+    Y = np.asarray(y)
+    if loss == "cross_entropy" and Y.dtype.kind in "iu":
+        return torch.as_tensor(Y.reshape(m), dtype=torch.long)
+    return torch.as_tensor(Y.reshape(n_out, m).T.copy(), dtype=dtype)
+
+
+def torch_loss(a: torch.Tensor, t: torch.Tensor, loss: str, reduction: str) -> torch.Tensor:
+    """manual_bp's loss definitions, written with torch's own loss functions.
+
+    a: (m, n) outputs; per example l_k as in manual_bp.losses; mean or sum over the m rows."""
+    m, n = a.shape
+    per_batch = m if reduction == "mean" else 1
+    if loss == "half_sse":
+        return F.mse_loss(a, t, reduction="sum") / (2 * per_batch)
+    if loss == "sse":
+        return F.mse_loss(a, t, reduction="sum") / per_batch
+    if loss == "mse":
+        return F.mse_loss(a, t, reduction="sum") / (n * per_batch)
+    if loss == "bce":
+        return F.binary_cross_entropy(a, t, reduction="sum") / (n * per_batch)
+    if loss == "cross_entropy":
+        if t.dtype == torch.long:
+            return F.nll_loss(torch.log(a), t, reduction="sum") / per_batch
+        return -(t * torch.log(a)).sum() / per_batch
+    raise ValueError(f"loss: unknown loss {loss!r}")
+
+
+def _cols(t: torch.Tensor, single: bool) -> np.ndarray:
+    """A (m, n) row-layout tensor as the document's (n, m) columns, or (n,) for one example."""
+    out = t.detach().T.numpy().copy()
+    return out[:, 0] if single else out
+
+
+def _sigma_prime(name: str, z: torch.Tensor, single: bool) -> np.ndarray:
+    """sigma'(z) by autograd: d sum(sigma(z)) / dz for elementwise sigma, the Jacobian for softmax."""
+    zz = z.detach().clone().requires_grad_(True)
+    f = TORCH_ACTIVATIONS[name]
+    if name != "softmax":
+        (g,) = torch.autograd.grad(f(zz).sum(), zz)
+        return _cols(g, single)
+    # Jacobian J[i, j, k] = d a_ik / d z_jk, one example k per row of z.
+    jac = torch.stack([torch.func.jacrev(lambda v: torch.softmax(v, dim=0))(row) for row in zz.detach()], dim=-1)
+    out = jac.numpy().copy()
+    return out[..., 0] if single else out
+
+
+def _parameters(net: Network, dtype: torch.dtype) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor | None]]:
+    """W^(l) and b^(l) as leaf tensors that require grad (b^(l) None for a layer without bias)."""
+    W = {l: torch.tensor(net.W[l], dtype=dtype, requires_grad=True) for l in net.W}
+    b = {l: None if net.b[l] is None else torch.tensor(net.b[l], dtype=dtype, requires_grad=True) for l in net.b}
+    return W, b
+
+
+def _torch_forward(W: dict[int, torch.Tensor], b: dict[int, torch.Tensor | None], a0: torch.Tensor,
+                   activations: dict[int, str], retain: bool = False
+                   ) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
+    """z^(l) = F.linear(a^(l-1), W^(l), b^(l)) and a^(l) = sigma(z^(l)) in rows; with retain,
+    every z and a keeps its .grad so autograd reports delta^(l) and dL/da^(l)."""
+    z, a = {}, {0: a0}
+    for l in sorted(W):
+        per_unit = b[l] is not None and b[l].ndim == 1
+        z[l] = F.linear(a[l - 1], W[l], b[l] if per_unit else None)
+        if b[l] is not None and not per_unit:
+            z[l] = z[l] + b[l]  # one bias shared by the layer's units
+        a[l] = TORCH_ACTIVATIONS[activations[l]](z[l])
+        if retain:
+            z[l].retain_grad()
+            a[l].retain_grad()
+    return z, a
+
+
+def torch_properties(net: Network, x: object, y: object, loss: str = "half_sse", reduction: str = "mean",
+                     lr: float | None = None, update_biases: bool = True,
+                     dtype: torch.dtype | None = None) -> dict[str, Any]:
+    """Every property manual_bp computes, by torch autograd, keyed by name and 1-based layer.
+
+    Returns {'z': {l: z^(l)}, 'a': {0..L}, 'sigma_prime': {l}, 'L': float, 'dL_da': {l},
+    'delta': {l}, 'dW': {l}, 'db': {l: array or None}} and, when lr is given, 'W_new' and
+    'b_new' after one step of torch.optim.SGD. dtype defaults to the network's own."""
+    if dtype is None:
+        dtype = torch.float64 if net.dtype == np.float64 else torch.float32
+    X = np.asarray(x, dtype=np.float64)
+    single = X.ndim == 1
+    X2 = X[:, None] if single else X
+    m = X2.shape[1]
+    L = net.L
+    W, b = _parameters(net, dtype)
+
+    z, a = _torch_forward(W, b, torch.as_tensor(X2.T.copy(), dtype=dtype), net.activations, retain=True)
+    loss_value = torch_loss(a[L], _targets(y, net.sizes[-1], m, loss, dtype), loss, reduction)
+    loss_value.backward()
+
+    out: dict[str, Any] = {
+        "z": {l: _cols(z[l], single) for l in z},
+        "a": {l: _cols(a[l], single) for l in a},
+        "sigma_prime": {l: _sigma_prime(net.activations[l], z[l], single) for l in z},
+        "L": float(loss_value.detach()),
+        "dL_da": {l: _cols(a[l].grad, single) for l in z},
+        "delta": {l: _cols(z[l].grad, single) for l in z},
+        "dW": {l: W[l].grad.numpy().copy() for l in W},
+        "db": {l: None if b[l] is None else b[l].grad.numpy().copy() for l in b},
+    }
+    if lr is not None:
+        params = list(W.values())
+        if update_biases:
+            params += [p for p in b.values() if p is not None]
+        torch.optim.SGD(params, lr=lr).step()
+        out["W_new"] = {l: W[l].detach().numpy().copy() for l in W}
+        out["b_new"] = {l: None if b[l] is None else b[l].detach().numpy().copy() for l in b}
+    return out
+
+
+def torch_trajectory(net: Network, x: object, y: object, lr: float, steps: int, loss: str = "half_sse",
+                     reduction: str = "mean") -> list[dict[int, np.ndarray]]:
+    """W^(l) after each of ``steps`` full-batch steps of torch.optim.SGD (index 0 is the start)."""
+    dtype = torch.float64 if net.dtype == np.float64 else torch.float32
+    X = np.asarray(x, dtype=np.float64)
+    X2 = X[:, None] if X.ndim == 1 else X
+    m = X2.shape[1]
+    L = net.L
+    W, b = _parameters(net, dtype)
+    params = list(W.values()) + [p for p in b.values() if p is not None]
+    opt = torch.optim.SGD(params, lr=lr)
+    inputs = torch.as_tensor(X2.T.copy(), dtype=dtype)
+    targets = _targets(y, net.sizes[-1], m, loss, dtype)
+    history = [{l: net.W[l].copy() for l in range(1, L + 1)}]
+    for _ in range(steps):
+        opt.zero_grad()
+        _, a = _torch_forward(W, b, inputs, net.activations)
+        torch_loss(a[L], targets, loss, reduction).backward()
+        opt.step()
+        history.append({l: W[l].detach().numpy().copy() for l in W})
+    return history

@@ -1,0 +1,60 @@
+"""The ``manual-bp`` command. Each subcommand lives in its own module, which provides
+``register(subparsers)`` and sets ``run`` (a function of the parsed args returning an exit
+code) as the parser's default.
+
+Exit codes: 0 everything passed, 1 a discrepancy (or a wrong value) was found, 2 bad usage or
+bad input -- always one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from manual_bp.errors import InputError
+
+# Modules that each add one or more subcommands, in the order --help lists them.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the option, then exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every registered subcommand."""
+    parser = OneLineParser(prog="manual-bp", description="Hand-coded backpropagation, cross-checked against "
+                           "PyTorch autograd and finite differences.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 pass, 1 discrepancy, 2 bad input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help (0) and usage errors (2)
+        return int(exc.code or 0)
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args))
+    except InputError as exc:
+        print(f"manual-bp {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"manual-bp {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
