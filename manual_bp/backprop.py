@@ -139,8 +139,9 @@ def backward(net: Network, cache: Cache, y: object, loss: str = "half_sse", redu
     loss: half_sse, sse, mse, bce or cross_entropy; reduction over the batch: mean or sum."""
     check_reduction(reduction)
     L, single = net.L, cache.single
-    require(len(cache.z) == L and cache.a[0].shape[0] == net.sizes[0],
-            f"cache: expected a forward pass of this {L}-layer network, got one of {len(cache.z)} layers")
+    cache_sizes = tuple(cache.a[l].shape[0] for l in sorted(cache.a))
+    require(cache_sizes == net.sizes,
+            f"cache: expected a forward pass of this network (sizes {net.sizes}), got one of sizes {cache_sizes}")
     a = LayerDict({l: _as_batch(cache.a[l], single) for l in cache.a})
     sigma_prime = LayerDict({l: _as_batch(cache.sigma_prime[l], single) for l in cache.sigma_prime})
     Y = check_targets(net, y, loss, a[0].shape[1], single)

@@ -35,7 +35,10 @@ def sgd_step(net: Network, grads: Gradients, lr: float, update_biases: bool = Tr
         if net.b[l] is None or not update_biases:
             b[l] = net.b[l]
         else:
-            b[l] = net.b[l] - eta * grads.db[l]  # Eq. 5, for the bias
+            db = grads.db.get(l)
+            require(db is not None and db.shape == net.b[l].shape,
+                    f"grads.db[{l}]: expected shape {net.b[l].shape}, got {'nothing' if db is None else db.shape}")
+            b[l] = net.b[l] - eta * db  # Eq. 5, for the bias
     return net.replace(W, b)
 
 
