@@ -113,7 +113,8 @@ def forward(net: Network, x: object) -> Cache:
     z, a, sigma_prime = LayerDict(), LayerDict({0: A0}), LayerDict()
     for l in range(1, net.L + 1):
         act = ACTIVATIONS[net.activations[l]]
-        z[l] = net.W[l] @ a[l - 1] + _bias_term(net.b[l])  # forward: z = W a + b
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
+            z[l] = net.W[l] @ a[l - 1] + _bias_term(net.b[l])  # forward: z = W a + b
         if not np.isfinite(z[l]).all():
             raise InputError(f"forward: z^({l}) overflowed to inf; inputs or weights are too large")
         a[l] = act.sigma(z[l])  # activation: a = sigma(z)
@@ -122,6 +123,17 @@ def forward(net: Network, x: object) -> Cache:
         for l in cached:
             cached[l] = _as_given(cached[l], single)
     return Cache(z, a, sigma_prime, single)
+
+
+def _check_overflow(loss_value: float, dL_da: LayerDict, delta: LayerDict, dW: LayerDict, db: LayerDict) -> None:
+    """Raise InputError naming the first quantity that overflowed to inf or NaN (huge |z| or targets)."""
+    if not np.isfinite(loss_value):
+        raise InputError(f"backward: the loss L overflowed to {loss_value}; outputs or targets are too large")
+    for symbol, values in (("dL/da", dL_da), ("delta", delta), ("dL/dW", dW), ("dL/db", db)):
+        for l in sorted(values, reverse=True):
+            if values[l] is not None and not np.isfinite(values[l]).all():
+                raise InputError(f"backward: {symbol}^({l}) overflowed to inf or NaN; inputs, weights or targets "
+                                 "are too large")
 
 
 def backward(net: Network, cache: Cache, y: object, loss: str = "half_sse", reduction: str = "mean") -> Gradients:
@@ -147,14 +159,19 @@ def backward(net: Network, cache: Cache, y: object, loss: str = "half_sse", redu
     Y = check_targets(net, y, loss, a[0].shape[1], single)
     delta, dL_da, dW, db = LayerDict(), LayerDict(), LayerDict(), LayerDict()
 
-    loss_value, dL_da[L] = loss_and_grad(loss, a[L], Y, reduction)
-    delta[L] = apply_sigma_prime(dL_da[L], sigma_prime[L])  # Eq. 1
-    for l in range(L - 1, 0, -1):  # the pseudocode's "for l = L-1 to 1"
-        dL_da[l] = net.W[l + 1].T @ delta[l + 1]  # Eq. 2: (W^(l+1))^T delta^(l+1) ...
-        delta[l] = apply_sigma_prime(dL_da[l], sigma_prime[l])  # Eq. 2: ... ⊙ sigma'(z^(l))
-    for l in range(L, 0, -1):  # every layer, the output layer L included
-        dW[l] = delta[l] @ a[l - 1].T  # Eq. 3
-        db[l] = None if net.b[l] is None else np.asarray(delta[l].sum(axis=None if net.b[l].ndim == 0 else 1))  # Eq. 4
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by _check_overflow
+        loss_value, dL_da[L] = loss_and_grad(loss, a[L], Y, reduction)
+        delta[L] = apply_sigma_prime(dL_da[L], sigma_prime[L])  # Eq. 1
+        for l in range(L - 1, 0, -1):  # the pseudocode's "for l = L-1 to 1"
+            dL_da[l] = net.W[l + 1].T @ delta[l + 1]  # Eq. 2: (W^(l+1))^T delta^(l+1) ...
+            delta[l] = apply_sigma_prime(dL_da[l], sigma_prime[l])  # Eq. 2: ... ⊙ sigma'(z^(l))
+        for l in range(L, 0, -1):  # every layer, the output layer L included
+            dW[l] = delta[l] @ a[l - 1].T  # Eq. 3
+            if net.b[l] is not None:
+                db[l] = np.asarray(delta[l].sum(axis=None if net.b[l].ndim == 0 else 1))  # Eq. 4
+            else:
+                db[l] = None
+    _check_overflow(loss_value, dL_da, delta, dW, db)
 
     for per_layer in (delta, dL_da):
         for l in per_layer:

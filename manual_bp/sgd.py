@@ -12,6 +12,8 @@ from manual_bp.network import Network
 
 def check_learning_rate(lr: object) -> float:
     """lr as a float; anything but a positive finite number raises InputError."""
+    if isinstance(lr, bool):
+        raise InputError(f"lr: expected a positive finite number, got {lr!r}")
     try:
         value = float(lr)  # type: ignore[arg-type]
     except (TypeError, ValueError):
