@@ -152,6 +152,18 @@ _LABEL = {"z": "z", "a": "a", "sigma_prime": "sigma'", "L": "L", "dL_da": "dL/da
           "db": "dL/db", "W_new": "W'", "b_new": "b'"}
 
 
+def _computation_order(record: Record) -> tuple[int, int, int]:
+    """Where a record's quantity is computed: forward l = 1..L, the loss, backward l = L..1, the update."""
+    prop, layer = _ORDER.index(record.property), record.layer or 0
+    if record.property in ("z", "a", "sigma_prime"):
+        return (0, layer, prop)
+    if record.property == "L":
+        return (1, 0, 0)
+    if record.property in ("dL_da", "delta", "dW", "db"):
+        return (2, -layer, prop)
+    return (3, layer, prop)
+
+
 def _score_one(mistake: Mistake, cases: list[Case], references: list[dict[str, Any]]) -> MutantResult:
     result = MutantResult(mistake.name, mistake.description, mistake.equation)
     failed_props: set[str] = set()
@@ -168,7 +180,8 @@ def _score_one(mistake: Mistake, cases: list[Case], references: list[dict[str, A
             result.records_failed += len(failed)
             failed_props.update(r.property for r in failed)
             if not result.first_catch:
-                result.first_catch = f"{case.case_id}: {failed[0].symbol}"
+                first = min(failed, key=_computation_order)
+                result.first_catch = f"{case.case_id}: {first.symbol}"
     result.caught_in = [_LABEL[p] for p in _ORDER if p in failed_props]
     return result
 
