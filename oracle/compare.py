@@ -194,7 +194,7 @@ def compare_properties(case: Case, manual: dict[str, Any], reference: dict[str, 
                     "tolerance": "both must exist", "shape": f"manual {mv is not None}, reference {rv is not None}"}
             else:
                 scale = S[prop] if l is None else S[prop].get(l, 0.0)
-                result = compare_tensor(mv, rv, scale, tol.for_depth(L))
+                result = compare_tensor(mv, rv, scale, tol.for_case(L, S))
             records.append(Record(**info, reference=reference_name, property=prop,
                                   equation=equation_of(prop, l, L), layer=l, symbol=symbol_of(prop, l), **result))
     return records
