@@ -28,15 +28,21 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])  # numpy has no erf; math.erf
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """sigma(z) = 1 / (1 + e^-z), computed from e^-|z| so nothing overflows."""
+    """sigma(z) = 1 / (1 + e^-z), computed from e^-|z| so nothing overflows:
+    1 / (1 + e^-|z|) for z >= 0 and e^-|z| / (1 + e^-|z|) for z < 0."""
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def sigmoid_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a = sigma(z) and sigma'(z) = a (1 - a), the document's ``a(1 - a)``, from the same a."""
+    a = sigmoid(z)
+    return a, a * (1.0 - a)
 
 
 def sigmoid_prime(z: np.ndarray) -> np.ndarray:
     """sigma'(z) = sigma(z) (1 - sigma(z)), the document's ``a(1 - a)``."""
-    s = sigmoid(z)
-    return s * (1.0 - s)
+    return sigmoid_and_prime(z)[1]
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
@@ -44,10 +50,15 @@ def tanh(z: np.ndarray) -> np.ndarray:
     return np.tanh(z)
 
 
+def tanh_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a = tanh(z) and tanh'(z) = 1 - a^2 from the same a."""
+    a = np.tanh(z)
+    return a, 1.0 - a * a
+
+
 def tanh_prime(z: np.ndarray) -> np.ndarray:
     """tanh'(z) = 1 - tanh(z)^2."""
-    t = np.tanh(z)
-    return 1.0 - t * t
+    return tanh_and_prime(z)[1]
 
 
 def relu(z: np.ndarray) -> np.ndarray:
@@ -105,10 +116,15 @@ def silu(z: np.ndarray) -> np.ndarray:
     return z * sigmoid(z)
 
 
+def silu_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """silu(z) = z sigma(z) and silu'(z) = sigma(z) (1 + z (1 - sigma(z))), one sigma(z) for both."""
+    s = sigmoid(z)
+    return z * s, s * (1.0 + z * (1.0 - s))
+
+
 def silu_prime(z: np.ndarray) -> np.ndarray:
     """silu'(z) = sigma(z) (1 + z (1 - sigma(z)))."""
-    s = sigmoid(z)
-    return s * (1.0 + z * (1.0 - s))
+    return silu_and_prime(z)[1]
 
 
 def gelu(z: np.ndarray) -> np.ndarray:
@@ -116,11 +132,17 @@ def gelu(z: np.ndarray) -> np.ndarray:
     return (0.5 * z * (1.0 + _erf(z / _SQRT2))).astype(z.dtype)
 
 
-def gelu_prime(z: np.ndarray) -> np.ndarray:
-    """gelu'(z) = Phi(z) + z phi(z), phi the standard normal density."""
+def gelu_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """gelu(z) and gelu'(z) = Phi(z) + z phi(z) from one erf(z / sqrt 2), the costly part."""
+    e = _erf(z / _SQRT2)
     with np.errstate(over="ignore"):  # z * z = inf for |z| > 1e154 only makes phi = 0
         phi = _INV_SQRT_2PI * np.exp(-0.5 * z * z)
-    return (0.5 * (1.0 + _erf(z / _SQRT2)) + z * phi).astype(z.dtype)
+    return (0.5 * z * (1.0 + e)).astype(z.dtype), (0.5 * (1.0 + e) + z * phi).astype(z.dtype)
+
+
+def gelu_prime(z: np.ndarray) -> np.ndarray:
+    """gelu'(z) = Phi(z) + z phi(z), phi the standard normal density."""
+    return gelu_and_prime(z)[1]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -129,38 +151,53 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=0, keepdims=True)
 
 
-def softmax_prime(z: np.ndarray) -> np.ndarray:
-    """The Jacobian J_ij = d a_i / d z_j = a_i (delta_ij - a_j): (n, n), or (n, n, m) for a batch."""
+def softmax_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a = softmax(z) and its Jacobian J_ij = d a_i / d z_j = a_i (delta_ij - a_j), from the same a:
+    J is (n, n), or (n, n, m) for a batch."""
     a = softmax(z)
     eye = np.eye(z.shape[0], dtype=z.dtype)
     if z.ndim == 1:
-        return a[:, None] * eye - a[:, None] * a[None, :]
-    return a[:, None, :] * eye[:, :, None] - a[:, None, :] * a[None, :, :]
+        return a, a[:, None] * eye - a[:, None] * a[None, :]
+    return a, a[:, None, :] * eye[:, :, None] - a[:, None, :] * a[None, :, :]
+
+
+def softmax_prime(z: np.ndarray) -> np.ndarray:
+    """The Jacobian J_ij = d a_i / d z_j = a_i (delta_ij - a_j): (n, n), or (n, n, m) for a batch."""
+    return softmax_and_prime(z)[1]
 
 
 @dataclass(frozen=True)
 class Activation:
-    """A named pair sigma / sigma'; ``elementwise`` is False only for softmax."""
+    """A named pair sigma / sigma'; ``elementwise`` is False only for softmax. ``both``, where
+    given, computes a = sigma(z) and sigma'(z) together, sharing their common work (sigmoid's
+    sigma' is a(1 - a) of the a just computed, not a second exp)."""
 
     name: str
     sigma: Callable[[np.ndarray], np.ndarray]
     sigma_prime: Callable[[np.ndarray], np.ndarray]
     elementwise: bool = True
+    both: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+
+    def sigma_and_prime(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sigma(z), sigma'(z)), bit for bit the same as calling the two one after the other."""
+        if self.both is not None:
+            return self.both(z)
+        return self.sigma(z), self.sigma_prime(z)
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("sigmoid", sigmoid, sigmoid_prime),
-        Activation("tanh", tanh, tanh_prime),
+        Activation("sigmoid", sigmoid, sigmoid_prime, both=sigmoid_and_prime),
+        Activation("tanh", tanh, tanh_prime, both=tanh_and_prime),
         Activation("relu", relu, relu_prime),
         Activation("leaky_relu", leaky_relu, leaky_relu_prime),
         Activation("identity", identity, identity_prime),
         Activation("softplus", softplus, softplus_prime),
         Activation("elu", elu, elu_prime),
-        Activation("silu", silu, silu_prime),
-        Activation("gelu", gelu, gelu_prime),
-        Activation("softmax", softmax, softmax_prime, elementwise=False),
+        Activation("silu", silu, silu_prime, both=silu_and_prime),
+        Activation("gelu", gelu, gelu_prime, both=gelu_and_prime),
+        Activation("softmax", softmax, softmax_prime, elementwise=False, both=softmax_and_prime),
     )
 }
 

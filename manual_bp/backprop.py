@@ -114,11 +114,11 @@ def forward(net: Network, x: object) -> Cache:
     for l in range(1, net.L + 1):
         act = ACTIVATIONS[net.activations[l]]
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
-            z[l] = net.W[l] @ a[l - 1] + _bias_term(net.b[l])  # forward: z = W a + b
+            z[l] = net.W[l] @ a[l - 1]  # forward: z = W a + b ...
+            z[l] += _bias_term(net.b[l])  # ... adding b in place, into the product's own array
         if not np.isfinite(z[l]).all():
             raise InputError(f"forward: z^({l}) overflowed to inf; inputs or weights are too large")
-        a[l] = act.sigma(z[l])  # activation: a = sigma(z)
-        sigma_prime[l] = act.sigma_prime(z[l])
+        a[l], sigma_prime[l] = act.sigma_and_prime(z[l])  # activation: a = sigma(z); and sigma'(z)
     for cached in (z, a, sigma_prime):
         for l in cached:
             cached[l] = _as_given(cached[l], single)

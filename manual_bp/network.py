@@ -35,9 +35,9 @@ def as_dtype(dtype: object) -> type[np.floating]:
     return dt
 
 
-def _as_float_array(name: str, value: object, dtype: type[np.floating]) -> np.ndarray:
+def _as_float_array(name: str, value: object, dtype: type[np.floating], copy: bool = True) -> np.ndarray:
     try:
-        array = np.array(value, dtype=dtype)
+        array = np.array(value, dtype=dtype) if copy else np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name}: expected an array of numbers, got {value!r} ({exc})") from None
     require_finite(name, array)
@@ -60,12 +60,16 @@ class Network:
         biases: Sequence[object | None] | None = None,
         activations: str | Sequence[str] = "sigmoid",
         dtype: object = np.float64,
+        *,
+        copy: bool = True,
     ) -> None:
         """Build from explicit arrays, validating everything.
 
         weights: W^(1)..W^(L), W^(l) of shape (n_l, n_{l-1}). biases: b^(1)..b^(L), each of
         shape (n_l,), a single number (shared by the layer), or None (no bias); omitted means
-        no biases at all. activations: one name for every layer, or one name per layer."""
+        no biases at all. activations: one name for every layer, or one name per layer.
+        copy=False keeps arrays that already have the dtype instead of copying them, and marks
+        them read-only: for new arrays nothing else holds (sgd_step's updated parameters)."""
         dt = as_dtype(dtype)
         require(len(weights) >= 1, "weights: expected at least one layer, got none")
         L = len(weights)
@@ -77,7 +81,7 @@ class Network:
 
         W, b, acts = LayerDict(), LayerDict(), LayerDict()
         for l in range(1, L + 1):
-            Wl = _as_float_array(f"W^({l})", weights[l - 1], dt)
+            Wl = _as_float_array(f"W^({l})", weights[l - 1], dt, copy)
             require(Wl.ndim == 2, f"W^({l}): expected a 2-d array (n_{l}, n_{l - 1}), got shape {Wl.shape}")
             require(min(Wl.shape) >= 1, f"W^({l}): layers need at least one unit, got shape {Wl.shape}")
             if l > 1:
@@ -91,7 +95,7 @@ class Network:
             if biases[l - 1] is None:
                 b[l] = None
             else:
-                bl = _as_float_array(f"b^({l})", biases[l - 1], dt)
+                bl = _as_float_array(f"b^({l})", biases[l - 1], dt, copy)
                 if bl.ndim == 1 and bl.shape == (1,) and Wl.shape[0] != 1:
                     bl = bl.reshape(())  # a one-element list is a shared bias
                 require(
@@ -161,11 +165,13 @@ class Network:
         bl = self.b[l]
         return "none" if bl is None else ("shared" if bl.ndim == 0 else "per_unit")
 
-    def replace(self, W: Mapping[int, np.ndarray], b: Mapping[int, np.ndarray | None]) -> Network:
-        """A new network with the same activations and dtype and the given parameters."""
+    def replace(self, W: Mapping[int, np.ndarray], b: Mapping[int, np.ndarray | None], *,
+                copy: bool = True) -> Network:
+        """A new network with the same activations and dtype and the given parameters (copied,
+        unless copy=False: see ``Network``)."""
         L = self.L
         return Network([W[l] for l in range(1, L + 1)], [b[l] for l in range(1, L + 1)],
-                       [self.activations[l] for l in range(1, L + 1)], self.dtype)
+                       [self.activations[l] for l in range(1, L + 1)], self.dtype, copy=copy)
 
     def __repr__(self) -> str:
         acts = ",".join(self.activations.values())

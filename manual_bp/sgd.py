@@ -41,7 +41,7 @@ def sgd_step(net: Network, grads: Gradients, lr: float, update_biases: bool = Tr
             require(db is not None and db.shape == net.b[l].shape,
                     f"grads.db[{l}]: expected shape {net.b[l].shape}, got {'nothing' if db is None else db.shape}")
             b[l] = net.b[l] - eta * db  # Eq. 5, for the bias
-    return net.replace(W, b)
+    return net.replace(W, b, copy=False)  # the new arrays become the new network's own, uncopied
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ every property is transposed back to the document's columns before it is returne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -78,9 +80,13 @@ def _sigma_prime(name: str, z: torch.Tensor, single: bool) -> np.ndarray:
     if name != "softmax":
         (g,) = torch.autograd.grad(f(zz).sum(), zz)
         return _cols(g, single)
-    # Jacobian J[i, j, k] = d a_ik / d z_jk, one example k per row of z.
-    jac = torch.stack([torch.func.jacrev(lambda v: torch.softmax(v, dim=0))(row) for row in zz.detach()], dim=-1)
-    out = jac.numpy().copy()
+    # Jacobian J[i, j, k] = d a_ik / d z_jk, one example k per row of z: row i of J is the
+    # vector-Jacobian product of e_i, all n of them in one batched autograd call.
+    a = f(zz)
+    m, n = a.shape
+    unit = torch.eye(n, dtype=a.dtype).unsqueeze(1).expand(n, m, n)  # unit[i, k, :] = e_i
+    (g,) = torch.autograd.grad(a, zz, unit, is_grads_batched=True)  # g[i, k, j] = d a_ik / d z_kj
+    out = g.permute(0, 2, 1).numpy().copy()
     return out[..., 0] if single else out
 
 
@@ -109,6 +115,32 @@ def _torch_forward(W: dict[int, torch.Tensor], b: dict[int, torch.Tensor | None]
     return z, a
 
 
+# torch splits a kernel's work between threads only above 32768 elements (at::internal::GRAIN_SIZE),
+# but some kernels (softmax, several backward ones) enter a parallel region whatever their size,
+# and that wakes the other OpenMP threads: on a busy 2-core machine a wait of milliseconds per
+# operation (the sweep ran 4-8x slower on 2 threads than on 1). Networks whose every tensor is
+# below this size therefore run on one thread. Measured on 600 sweep networks per dtype: float64
+# results are bit for bit those of 2 threads; float32 ones differ by at most 1 ulp in some
+# layers at and below a softmax (torch's float32 softmax backward sums in another order).
+ONE_THREAD_BELOW = 32768
+
+
+@contextmanager
+def _threads_for(net: Network, m: int) -> Iterator[None]:
+    """One torch thread inside the block when every tensor of this network is small, else as set."""
+    sizes = net.sizes
+    largest = max(max(a * b for a, b in itertools.pairwise(sizes)), max(sizes) ** 2 * m)  # W^(l); a softmax J
+    before = torch.get_num_threads()
+    if largest >= ONE_THREAD_BELOW or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def torch_properties(net: Network, x: object, y: object, loss: str = "half_sse", reduction: str = "mean",
                      lr: float | None = None, update_biases: bool = True,
                      dtype: torch.dtype | None = None) -> dict[str, Any]:
@@ -117,6 +149,13 @@ def torch_properties(net: Network, x: object, y: object, loss: str = "half_sse",
     Returns {'z': {l: z^(l)}, 'a': {0..L}, 'sigma_prime': {l}, 'L': float, 'dL_da': {l},
     'delta': {l}, 'dW': {l}, 'db': {l: array or None}} and, when lr is given, 'W_new' and
     'b_new' after one step of torch.optim.SGD. dtype defaults to the network's own."""
+    with _threads_for(net, np.shape(x)[1] if np.ndim(x) == 2 else 1):
+        return _torch_properties(net, x, y, loss, reduction, lr, update_biases, dtype)
+
+
+def _torch_properties(net: Network, x: object, y: object, loss: str, reduction: str, lr: float | None,
+                      update_biases: bool, dtype: torch.dtype | None) -> dict[str, Any]:
+    """torch_properties, on whatever thread count is set."""
     if dtype is None:
         dtype = torch.float64 if net.dtype == np.float64 else torch.float32
     X = np.asarray(x, dtype=np.float64)
