@@ -34,6 +34,11 @@ def _round(value: float, digits: int) -> Decimal:
                                                                       rounding=ROUND_HALF_UP)
 
 
+def _text(value: Decimal) -> str:
+    """A rounded value as text; -0.0000 is written 0.0000."""
+    return str(value.copy_abs() if value.is_zero() else value)
+
+
 @dataclass
 class Solution:
     """The Markdown text, the value shown for every quantity (strings at ``digits`` decimals,
@@ -53,8 +58,8 @@ class _Writer:
         self.single, self.m = ex.single, ex.batch
 
     def num(self, value: float) -> str:
-        """A computed value at the solution's digits."""
-        return str(_round(value, self.digits))
+        """A computed value at the solution's digits (a value that rounds to zero shows no sign)."""
+        return _text(_round(value, self.digits))
 
     @staticmethod
     def given(value: float) -> str:
@@ -157,7 +162,8 @@ def _loss_lines(w: _Writer) -> list[str]:
         if ex.loss in ("half_sse", "sse", "mse"):
             squares = " + ".join(f"({y[i]} - {a[i]})^2" for i in range(n))
             value = sum((Y[i, k] - av[i]) ** 2 for i in range(n))
-            factor = {"half_sse": (r"\frac{1}{2}", 0.5), "sse": ("", 1.0), "mse": (rf"\frac{{1}}{{{n}}}", 1.0 / n)}
+            factor = {"half_sse": (r"\frac{1}{2}", 0.5), "sse": ("", 1.0),
+                      "mse": (rf"\frac{{1}}{{{n}}}" if n > 1 else "", 1.0 / n)}
             pre, f = factor[ex.loss]
             body = f"{pre}\\left[{squares}\\right]" if pre else squares
             value *= f
@@ -183,9 +189,10 @@ def _loss_lines(w: _Writer) -> list[str]:
 
 def _loss_formula(ex: WorkedExample) -> str:
     n = ex.net.sizes[-1]
+    per_output = rf"\frac{{1}}{{{n}}}" if n > 1 else ""
     inner = {"half_sse": r"\frac{1}{2}\sum_i (y_i - a_i)^2", "sse": r"\sum_i (y_i - a_i)^2",
-             "mse": rf"\frac{{1}}{{{n}}}\sum_i (y_i - a_i)^2",
-             "bce": rf"-\frac{{1}}{{{n}}}\sum_i \left[y_i \ln a_i + (1 - y_i)\ln(1 - a_i)\right]",
+             "mse": rf"{per_output}\sum_i (y_i - a_i)^2",
+             "bce": rf"-{per_output}\sum_i \left[y_i \ln a_i + (1 - y_i)\ln(1 - a_i)\right]",
              "cross_entropy": r"-\sum_i y_i \ln a_i"}[ex.loss]
     if ex.batch == 1:
         return inner
@@ -203,10 +210,11 @@ def _output_gradient_line(w: _Writer, i: int, k: int) -> str:
     y = w.given(Y.reshape(n, w.m)[i, k])
     batch = rf"\frac{{1}}{{{w.m}}}" if ex.reduction == "mean" and w.m > 1 else ""
     times_n = rf"{n} \times " if n > 1 else ""
+    two_n = rf"\frac{{2}}{{{n}}}" if n > 1 else "2"
     forms = {
         "half_sse": f"a - y = {a} - {w.paren(y)}" if not batch else f"{batch}(a - y) = {batch}({a} - {w.paren(y)})",
         "sse": f"{batch}2(a - y) = {batch}2({a} - {w.paren(y)})",
-        "mse": rf"{batch}\frac{{2}}{{{n}}}(a - y) = {batch}\frac{{2}}{{{n}}}({a} - {w.paren(y)})",
+        "mse": rf"{batch}{two_n}(a - y) = {batch}{two_n}({a} - {w.paren(y)})",
         "bce": rf"{batch}\frac{{a - y}}{{{n if n > 1 else ''}a(1 - a)}} = "
                rf"{batch}\frac{{{a} - {w.paren(y)}}}{{{times_n}{a}(1 - {a})}}",
         "cross_entropy": rf"-{batch}\frac{{y}}{{a}} = -{batch}\frac{{{y}}}{{{a}}}",
@@ -418,7 +426,7 @@ def _printed(ex: WorkedExample, values: dict[str, np.ndarray], digits: int) -> d
         arr = np.asarray(values[key], dtype=np.float64)
         text = np.empty(arr.shape, dtype=object)
         for index in np.ndindex(arr.shape):
-            text[index] = str(_round(arr[index], digits))
+            text[index] = _text(_round(arr[index], digits))
         out[key] = text
     return out
 
