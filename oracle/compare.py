@@ -195,6 +195,10 @@ def compare_properties(case: Case, manual: dict[str, Any], reference: dict[str, 
             else:
                 scale = S[prop] if l is None else S[prop].get(l, 0.0)
                 result = compare_tensor(mv, rv, scale, tol.for_case(L, S))
-            records.append(Record(**info, reference=reference_name, property=prop,
-                                  equation=equation_of(prop, l, L), layer=l, symbol=symbol_of(prop, l), **result))
+            # A failing record keeps both tensors, so a report can list its worst elements.
+            keep = not result["passed"] and mv is not None and rv is not None
+            extra = {"manual": np.asarray(mv, dtype=np.float64), "reference": np.asarray(rv, dtype=np.float64)} \
+                if keep else {}
+            records.append(Record(**info, reference=reference_name, property=prop, equation=equation_of(prop, l, L),
+                                  layer=l, symbol=symbol_of(prop, l), **result, extra=extra))
     return records
