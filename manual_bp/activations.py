@@ -29,15 +29,24 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])  # numpy has no erf; math.erf
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """sigma(z) = 1 / (1 + e^-z), computed from e^-|z| so nothing overflows:
-    1 / (1 + e^-|z|) for z >= 0 and e^-|z| / (1 + e^-|z|) for z < 0."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+    1 / (1 + e^-|z|) for z >= 0 and e^-|z| / (1 + e^-|z|) for z < 0.
+
+    Each step writes into an array of the step before: two new arrays per call, not six (for
+    large z, getting new memory costs more than the arithmetic)."""
+    e = np.asarray(np.abs(z), dtype=np.result_type(z, 1.0))  # |z|, becoming e^-|z| in place:
+    np.exp(np.negative(e, out=e), out=e)
+    a = np.maximum(e, z >= 0)  # the numerator: 1 where z >= 0 (as e^-|z| <= 1), e^-|z| where z < 0
+    e += 1.0  # the denominator 1 + e^-|z|
+    a /= e
+    return a
 
 
 def sigmoid_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """a = sigma(z) and sigma'(z) = a (1 - a), the document's ``a(1 - a)``, from the same a."""
     a = sigmoid(z)
-    return a, a * (1.0 - a)
+    sigma_prime = 1.0 - a
+    sigma_prime *= a  # a (1 - a), in the array of 1 - a
+    return a, sigma_prime
 
 
 def sigmoid_prime(z: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from manual_bp.activations import ACTIVATIONS, apply_sigma_prime
-from manual_bp.errors import InputError, LayerDict, require, require_finite
+from manual_bp.errors import InputError, LayerDict, all_finite, require, require_finite
 from manual_bp.losses import check_reduction, get_loss, loss_and_grad
 from manual_bp.network import Network
 
@@ -116,7 +116,7 @@ def forward(net: Network, x: object) -> Cache:
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
             z[l] = net.W[l] @ a[l - 1]  # forward: z = W a + b ...
             z[l] += _bias_term(net.b[l])  # ... adding b in place, into the product's own array
-        if not np.isfinite(z[l]).all():
+        if not all_finite(z[l]):
             raise InputError(f"forward: z^({l}) overflowed to inf; inputs or weights are too large")
         a[l], sigma_prime[l] = act.sigma_and_prime(z[l])  # activation: a = sigma(z); and sigma'(z)
     for cached in (z, a, sigma_prime):
@@ -131,7 +131,7 @@ def _check_overflow(loss_value: float, dL_da: LayerDict, delta: LayerDict, dW: L
         raise InputError(f"backward: the loss L overflowed to {loss_value}; outputs or targets are too large")
     for symbol, values in (("dL/da", dL_da), ("delta", delta), ("dL/dW", dW), ("dL/db", db)):
         for l in sorted(values, reverse=True):
-            if values[l] is not None and not np.isfinite(values[l]).all():
+            if values[l] is not None and not all_finite(values[l]):
                 raise InputError(f"backward: {symbol}^({l}) overflowed to inf or NaN; inputs, weights or targets "
                                  "are too large")
 

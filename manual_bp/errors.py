@@ -16,8 +16,17 @@ def require(condition: bool, message: str) -> None:
         raise InputError(message)
 
 
+def all_finite(array: np.ndarray) -> bool:
+    """Whether no element is NaN or inf, without a temporary array: the minimum and the maximum
+    are both finite exactly then (a NaN makes both NaN)."""
+    array = np.asarray(array)
+    return array.size == 0 or bool(np.isfinite(array.min()) and np.isfinite(array.max()))
+
+
 def require_finite(name: str, array: np.ndarray) -> None:
     """Raise :class:`InputError` naming ``name`` and the first bad index if ``array`` holds NaN or inf."""
+    if all_finite(array):
+        return
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])

@@ -97,4 +97,5 @@ def loss_and_grad(name: str, a: np.ndarray, y: np.ndarray, reduction: str = "mea
     check_reduction(reduction)
     values, grad = get_loss(name).per_example(a, y)
     scale = 1.0 / a.shape[1] if reduction == "mean" else 1.0
-    return float(values.sum() * scale), grad * a.dtype.type(scale)
+    grad *= a.dtype.type(scale)  # grad is a new array, made by per_example for this call
+    return float(values.sum() * scale), grad

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from manual_bp.backprop import Gradients, backward, forward
 from manual_bp.errors import InputError, LayerDict, require
 from manual_bp.network import Network
@@ -22,6 +24,13 @@ def check_learning_rate(lr: object) -> float:
     return value
 
 
+def _minus(param: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """param - step, written into step's own array (a new one, made for this): one array per
+    layer instead of two, which for large W is most of the update's time."""
+    step = np.asarray(step)
+    return np.subtract(param, step, out=step)
+
+
 def sgd_step(net: Network, grads: Gradients, lr: float, update_biases: bool = True) -> Network:
     """Eq. 5: W^(l) <- W^(l) - eta dL/dW^(l) and b^(l) <- b^(l) - eta dL/db^(l), l = 1..L.
 
@@ -33,14 +42,14 @@ def sgd_step(net: Network, grads: Gradients, lr: float, update_biases: bool = Tr
         require(l in grads.dW and grads.dW[l].shape == net.W[l].shape,
                 f"grads.dW[{l}]: expected shape {net.W[l].shape}, got "
                 f"{grads.dW[l].shape if l in grads.dW else 'nothing'}")
-        W[l] = net.W[l] - eta * grads.dW[l]  # Eq. 5
+        W[l] = _minus(net.W[l], eta * grads.dW[l])  # Eq. 5: W^(l) - eta dL/dW^(l)
         if net.b[l] is None or not update_biases:
             b[l] = net.b[l]
         else:
             db = grads.db.get(l)
             require(db is not None and db.shape == net.b[l].shape,
                     f"grads.db[{l}]: expected shape {net.b[l].shape}, got {'nothing' if db is None else db.shape}")
-            b[l] = net.b[l] - eta * db  # Eq. 5, for the bias
+            b[l] = _minus(net.b[l], eta * db)  # Eq. 5, for the bias: b^(l) - eta dL/db^(l)
     return net.replace(W, b, copy=False)  # the new arrays become the new network's own, uncopied
 
 

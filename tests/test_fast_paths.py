@@ -75,3 +75,28 @@ def test_network_copies_by_default_and_adopts_with_copy_false():
     assert np.shares_memory(adopted.W[1], W) and not W.flags.writeable  # taken as is, now read-only
     with pytest.raises(ValueError):
         W[0, 0] = 2.0
+
+
+def test_sgd_step_is_w_minus_eta_dw_bit_for_bit():
+    # sgd_step subtracts into the array of eta dL/dW instead of a third array; same operation,
+    # same bits as the textbook expression.
+    net = Network.random([4, 3, 2], "sigmoid", bias="shared", seed=9, dtype="float32")
+    x = np.random.default_rng(2).normal(size=(4, 5))
+    y = np.random.default_rng(3).uniform(size=(2, 5))
+    grads = backward(net, forward(net, x), y)
+    new = sgd_step(net, grads, lr=0.3)
+    eta = np.float32(0.3)
+    for l in net.W:
+        np.testing.assert_array_equal(new.W[l], net.W[l] - eta * grads.dW[l], strict=True)
+        np.testing.assert_array_equal(new.b[l], np.asarray(net.b[l] - eta * grads.db[l]), strict=True)
+
+
+@pytest.mark.parametrize("values", [[1.0, 2.0], [1.0, np.nan], [np.inf, 0.0], [-np.inf], [], [[1.0], [np.nan]], 3.0,
+                                    np.nan])
+def test_all_finite_agrees_with_isfinite(values):
+    # The overflow checks test min and max instead of building an isfinite array.
+    from manual_bp.errors import all_finite
+
+    for dtype in (np.float64, np.float32):
+        array = np.array(values, dtype=dtype)
+        assert all_finite(array) == bool(np.isfinite(array).all())
