@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from manual_bp.errors import InputError
 
 # Modules that each add one or more subcommands, in the order --help lists them.
-COMMAND_MODULES: tuple[str, ...] = ("oracle.commands", "oracle.mutants_cmd", "oracle.grade_cmd", "oracle.check_cmd")
+COMMAND_MODULES: tuple[str, ...] = ("oracle.commands", "oracle.mutants_cmd", "oracle.grade_cmd", "oracle.check_cmd",
+                                   "oracle.bench")
 
 
 class OneLineParser(argparse.ArgumentParser):
