@@ -151,10 +151,12 @@ def compare_tensor(manual: Any, reference: Any, scale: float, tol: Tolerance) ->
                 "reference_value": float("nan"), "scale": scale, "allowed_abs_err": 0.0,
                 "tolerance": "shapes must match", "passed": False}
     diff = np.abs(m - r)
-    diff = np.where(np.isnan(diff), np.inf, diff)  # a NaN on either side never passes
-    k = int(np.argmax(diff)) if diff.size else 0
+    k = int(diff.argmax()) if diff.size else 0  # argmax stops at the first NaN, so a NaN shows here
+    if diff.size and np.isnan(diff.flat[k]):
+        diff = np.where(np.isnan(diff), np.inf, diff)  # a NaN on either side never passes
+        k = int(diff.argmax())
     index = tuple(int(i) for i in np.unravel_index(k, m.shape)) if m.ndim else ()
-    own = float(np.max(np.abs(r))) if r.size else 0.0
+    own = float(np.abs(r).max()) if r.size else 0.0
     S = max(own, scale)
     max_abs = float(diff.flat[k]) if diff.size else 0.0
     allowed = tol.allowed(S)
@@ -179,6 +181,7 @@ def compare_properties(case: Case, manual: dict[str, Any], reference: dict[str, 
     L = case.net.L
     full = reference if all(k in reference for k in ("a", "sigma_prime", "dL_da", "delta", "L")) else manual
     S = comparison_scales(case.net, case.x, case.y, case.loss, case.reduction, case.lr, full)
+    case_tol = tol.for_case(L, S)  # the same for every tensor of the case
     records = []
     for prop in properties:
         if prop not in manual or prop not in reference:
@@ -194,7 +197,7 @@ def compare_properties(case: Case, manual: dict[str, Any], reference: dict[str, 
                     "tolerance": "both must exist", "shape": f"manual {mv is not None}, reference {rv is not None}"}
             else:
                 scale = S[prop] if l is None else S[prop].get(l, 0.0)
-                result = compare_tensor(mv, rv, scale, tol.for_case(L, S))
+                result = compare_tensor(mv, rv, scale, case_tol)
             # A failing record keeps both tensors, so a report can list its worst elements.
             keep = not result["passed"] and mv is not None and rv is not None
             extra = {"manual": np.asarray(mv, dtype=np.float64), "reference": np.asarray(rv, dtype=np.float64)} \
