@@ -100,3 +100,7 @@ def test_all_finite_agrees_with_isfinite(values):
     for dtype in (np.float64, np.float32):
         array = np.array(values, dtype=dtype)
         assert all_finite(array) == bool(np.isfinite(array).all())
+        # Large arrays take the min/max path: the same values, spread over 2^17 elements.
+        large = np.resize(array, 1 << 17) if array.size else np.zeros(0, dtype)
+        large[: array.size] = array.ravel()
+        assert all_finite(large) == bool(np.isfinite(large).all())
