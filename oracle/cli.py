@@ -41,9 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 pass, 1 discrepancy, 2 bad input)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
     except SystemExit as exc:  # argparse exits on --help (0) and usage errors (2)
         return int(exc.code or 0)
+    if unknown:  # name the subcommand the stray option was given to, not just "manual-bp"
+        prog = f"manual-bp {args.command}" if args.command else "manual-bp"
+        print(f"{prog}: error: unrecognized arguments: {' '.join(unknown)} (see {prog} --help)", file=sys.stderr)
+        return 2
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
         return 2
