@@ -146,10 +146,13 @@ def machine_info() -> dict[str, str]:
     if not pools:
         info["numpy BLAS (threadpoolctl)"] = "threadpoolctl not installed"
     for pool in pools:
-        kind = "numpy BLAS" if pool.get("user_api") == "blas" else f"{pool.get('user_api')} pool"
-        key = f"{kind}: {Path(str(pool.get('filepath', '?'))).name}"
-        info[key] = (f"{pool.get('internal_api')} {pool.get('version')}, kernel {pool.get('architecture', 'n/a')}, "
-                     f"{pool.get('num_threads')} threads, threading layer {pool.get('threading_layer', 'n/a')}")
+        name = Path(str(pool.get("filepath", "?"))).name
+        if pool.get("user_api") == "blas":
+            info[f"BLAS: {name}"] = (f"{pool.get('internal_api')} {pool.get('version')}, kernel "
+                                     f"{pool.get('architecture', 'n/a')}, {pool.get('num_threads')} threads, "
+                                     f"threading layer {pool.get('threading_layer', 'n/a')}")
+        else:
+            info[f"{pool.get('user_api')} pool: {name}"] = f"{pool.get('num_threads')} threads"
     info["torch threads"] = f"{torch.get_num_threads()} intra-op, {torch.get_num_interop_threads()} inter-op"
     thp = {}
     for setting in ("enabled", "defrag"):
