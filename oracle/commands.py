@@ -36,7 +36,7 @@ from oracle.report import (
     write_report,
 )
 
-DEFAULT_NETWORKS = 200  # per dtype; with finite differences the report takes ~15 s on 2 cores
+DEFAULT_NETWORKS = 100  # per dtype; with finite differences on all of them the report takes ~10 s on 2 cores
 DEFAULT_FD_NETWORKS = 100  # per dtype: finite differences on the first 100 networks of each sweep
 DEFAULT_OUT = "reports"
 FORMATS = ("csv", "md", "json", "png")

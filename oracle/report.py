@@ -101,7 +101,7 @@ def worst_elements(records: Iterable[Record], k: int = TOP_K) -> pd.DataFrame:
 
 
 def _rule_words(rule: str) -> str:
-    """The rule without its numbers: 'float64: |diff| <= 8 eps x (L+1) x S = ...' -> '|diff| <= 8 eps x (L+1) x S'."""
+    """The rule without its numbers: 'float64: |diff| <= 4 eps x (L+1) x S = ...' -> '|diff| <= 4 eps x (L+1) x S'."""
     head = rule.split(" = ")[0]
     return head.split(": ", 1)[1] if ": " in head else head
 

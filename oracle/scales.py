@@ -8,8 +8,10 @@ absolute values of its inputs and of the inputs' own magnitudes,
 
     M(z^l)       = |W^l| M(a^(l-1)) + |b^l|                 M(a^0) = |x|
     M(a^l)       = |sigma'(z^l)| M(z^l) + |a^l|             (|J| M(z) + |a| for softmax)
+    M(sigma'^l)  = |sigma'| + T + |sigma''(z^l)| M(z^l)      T: the terms sigma' is formed from
+                                                            (1 and tanh^2 for 1 - tanh^2, ...)
     M(dL/da^L)   = |dL/da^L| + |d^2 L / da^2| M(a^L)
-    M(delta^l)   = |sigma'(z^l)| M(dL/da^l)                 (|J|^T M(dL/da) for softmax)
+    M(delta^l)   = |sigma'| M(dL/da^l) + M(sigma'^l) |dL/da^l|   (with |J|^T for softmax)
     M(dL/da^l)   = |W^(l+1)|^T M(delta^(l+1))               (l < L)
     M(dW^l)      = M(delta^l) |a^(l-1)|^T + |delta^l| M(a^(l-1))^T
     M(db^l)      = M(delta^l) summed like db^l
@@ -35,6 +37,32 @@ def _col(v: np.ndarray) -> np.ndarray:
 def _jac(sp: np.ndarray) -> np.ndarray:
     """A softmax Jacobian as (n, n, m)."""
     return sp[..., None] if sp.ndim == 2 else sp
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # the oracle's own, overflow-free form
+
+
+def _sigma_prime_magnitude(name: str, z: np.ndarray, a: np.ndarray, sp: np.ndarray, Mz: np.ndarray) -> np.ndarray:
+    """M(sigma'(z)): |sigma'| + the terms its formula adds or subtracts (where cancellation can
+    make the result small: 1 - tanh^2 near |z| = 3, s (1 + z (1 - s)) for silu) + the rounding
+    error of z carried through sigma'' to first order. z, a, sp (|J| for softmax), Mz: (n, m)."""
+    if name == "softmax":  # J_ij = a_i (delta_ij - a_j); each entry moves by at most ~2 a_i per unit of z
+        terms = a[:, None, :] * (np.eye(a.shape[0])[:, :, None] + a[None, :, :])
+        return sp + terms + 2.0 * a[:, None, :] * Mz.max(axis=0)[None, None, :]
+    zero = np.zeros_like(sp)
+    with np.errstate(over="ignore", under="ignore"):
+        s = _sigmoid(z)
+        phi = np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+        terms, curvature = {
+            "sigmoid": (a, sp * np.abs(1.0 - 2.0 * a)),  # s (1 - s); sigma'' = s (1 - s)(1 - 2 s)
+            "tanh": (np.ones_like(sp), 2.0 * a * sp),  # 1 - t^2; sigma'' = -2 t (1 - t^2)
+            "softplus": (zero, sp * (1.0 - sp)),  # sigma' = s; sigma'' = s (1 - s)
+            "elu": (zero, np.where(z < 0, sp, 0.0)),  # sigma' = sigma'' = e^z for z < 0
+            "silu": (s + np.abs(z) * s * (1.0 - s), s * (1.0 - s) * np.abs(2.0 + z * (1.0 - 2.0 * s))),
+            "gelu": (sp + np.abs(z) * phi, phi * np.abs(2.0 - z * z)),  # Phi + z phi; sigma'' = phi (2 - z^2)
+        }.get(name, (zero, zero))  # relu, leaky_relu, identity: constant pieces, exact
+    return sp + terms + curvature * Mz
 
 
 def _loss_curvature(loss: str, a: np.ndarray, y: np.ndarray, per_batch: float) -> np.ndarray:
@@ -69,7 +97,7 @@ def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reducti
     a = {l: _col(np.abs(np.asarray(ref["a"][l], dtype=np.float64))) for l in range(L + 1)}
     sp = {l: np.abs(np.asarray(ref["sigma_prime"][l], dtype=np.float64)) for l in range(1, L + 1)}
     soft = {l: sp[l].ndim == np.ndim(ref["z"][l]) + 1 for l in sp}
-    M: dict[str, dict[int, np.ndarray]] = {p: {} for p in ("z", "a", "dL_da", "delta", "dW", "db")}
+    M: dict[str, dict[int, np.ndarray]] = {p: {} for p in ("z", "a", "sigma_prime", "dL_da", "delta", "dW", "db")}
 
     M["a"][0] = a[0]
     for l in range(1, L + 1):
@@ -78,6 +106,8 @@ def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reducti
         spl = _jac(sp[l]) if soft[l] else _col(sp[l])
         prop = np.einsum("ijk,jk->ik", spl, M["z"][l]) if soft[l] else spl * M["z"][l]
         M["a"][l] = prop + a[l]
+        z = _col(np.asarray(ref["z"][l], dtype=np.float64))
+        M["sigma_prime"][l] = _sigma_prime_magnitude(net.activations[l], z, a[l], spl, M["z"][l])
 
     per_batch = 1.0 / a[0].shape[1] if reduction == "mean" else 1.0
     aL = _col(np.asarray(ref["a"][L], dtype=np.float64))
@@ -86,15 +116,18 @@ def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reducti
     for l in range(L, 0, -1):
         if l < L:
             M["dL_da"][l] = np.abs(net.W[l + 1]).T @ M["delta"][l + 1]
-        spl = _jac(sp[l]) if soft[l] else _col(sp[l])
-        M["delta"][l] = np.einsum("ijk,ik->jk", spl, M["dL_da"][l]) if soft[l] else spl * M["dL_da"][l]
+        spl, Msp, g = _jac(sp[l]) if soft[l] else _col(sp[l]), M["sigma_prime"][l], M["dL_da"][l]
+        gabs = _col(np.abs(np.asarray(ref["dL_da"][l], dtype=np.float64)))
+        if soft[l]:
+            M["delta"][l] = np.einsum("ijk,ik->jk", spl, g) + np.einsum("ijk,ik->jk", Msp, gabs)
+        else:
+            M["delta"][l] = spl * g + Msp * gabs
         delta = _col(np.abs(np.asarray(ref["delta"][l], dtype=np.float64)))
         M["dW"][l] = M["delta"][l] @ a[l - 1].T + delta @ M["a"][l - 1].T
         if net.b[l] is not None:
             M["db"][l] = M["delta"][l].sum() if net.b[l].ndim == 0 else M["delta"][l].sum(axis=1)
 
     S: dict[str, Any] = {p: {l: float(np.max(v)) for l, v in M[p].items()} for p in M}
-    S["sigma_prime"] = {l: float(np.max(sp[l])) for l in sp}
     dL_daL = _col(np.abs(np.asarray(ref["dL_da"][L], dtype=np.float64)))
     S["L"] = abs(float(ref["L"])) + float(np.sum(dL_daL * M["a"][L]))  # |L| + sum |dL/da| M(a^L)
     S["W_new"] = {l: float(np.max(np.abs(net.W[l]) + lr * M["dW"][l])) for l in range(1, L + 1)}

@@ -3,9 +3,11 @@ printed after the run, so the sweeps' largest errors show in every test log with
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
+from hypothesis import settings
 
 _SUMMARY = pytest.StashKey[list[str]]()
 
@@ -31,3 +33,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.section("oracle: largest errors seen")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+# CI must be reproducible: there hypothesis replays the same examples every run (derandomize)
+# instead of exploring new ones; a developer's run keeps exploring and saving what it finds.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

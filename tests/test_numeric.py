@@ -17,7 +17,7 @@ from oracle.autograd import torch_properties
 from oracle.cases import SweepSpec, random_case
 from oracle.compare import Case, manual_properties
 from oracle.numeric import H, directional_check, fd_records, finite_differences, kink_margin
-from oracle.tolerance import EPS64, FD_TOLERANCE, FD_TOLERANCE32, fd_policy_for
+from oracle.tolerance import EPS64, FD_TOLERANCE, FD_TOLERANCE32, ULPS_PER_LAYER, fd_policy_for
 
 
 def _mixed_case(m: int | None, bias: str = "per_unit", dtype: str = "float64") -> Case:
@@ -168,8 +168,8 @@ def test_fd_rule_states_its_terms_and_numbers():
     rule = tol.rule(0.5)
     assert "h^2" in rule and "S_L / h" in rule and "1.0e-05" in rule and "2.000e+00" in rule
     # Rounding of the loss over the step, then truncation and manual_bp's rounding on S.
-    assert tol.allowed(0.0) == pytest.approx(8 * EPS64 * 4 * 2.0 / 1e-5, rel=1e-12)
-    assert tol.allowed(1.0) - tol.allowed(0.0) == pytest.approx(8 * EPS64 * 4 + 100 * 1e-10, rel=1e-9)
+    assert tol.allowed(0.0) == pytest.approx(ULPS_PER_LAYER * EPS64 * 4 * 2.0 / 1e-5, rel=1e-12)
+    assert tol.allowed(1.0) - tol.allowed(0.0) == pytest.approx(ULPS_PER_LAYER * EPS64 * 4 + 100 * 1e-10, rel=1e-9)
     assert tol.with_step(1e-3).allowed(1.0) > tol.allowed(1.0)
 
 

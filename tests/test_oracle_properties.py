@@ -5,7 +5,7 @@ Eq. 1-4 and the loss, against oracle.numeric's independent float64 evaluation. A
 is the failing Record's message: equation, symbol, layer, worst element and tolerance rule.
 
 The tolerances are the project's policies (oracle.tolerance): policy_for(dtype) against torch
-(8 eps x (L+1) x S: two implementations of the same formula) and fd_policy_for(dtype) against
+(4 eps x (L+1) x S: two implementations of the same formula) and fd_policy_for(dtype) against
 finite differences (the same plus the difference quotient's O(h^2) truncation and eps S_L / h
 rounding); their numbers are derived there.
 """
