@@ -51,6 +51,7 @@ __all__ = [
     "KINKED",
     "H",
     "directional_check",
+    "fd_check",
     "fd_policy_for",
     "fd_records",
     "finite_differences",
@@ -258,13 +259,26 @@ def kink_margin(case: Case) -> float:
     return float(min(values)) if values else math.inf
 
 
-def fd_records(case: Case, manual: dict[str, Any] | None = None, h: float | None = None) -> list[Record]:
-    """manual_bp's delta^(l) (Eq. 1, Eq. 2), dL/dW^(l) (Eq. 3) and dL/db^(l) (Eq. 4) against
-    finite differences, one Record per property and layer, under the FD policy of the network's dtype."""
+FD_PROPERTIES = ("delta", "dW", "db")
+FD_REFERENCE = "finite differences"  # the reference name in every finite-difference Record
+
+
+def fd_check(case: Case, manual: dict[str, Any] | None = None, h: float | None = None,
+             properties: tuple[str, ...] = FD_PROPERTIES) -> tuple[list[Record], int]:
+    """manual_bp's delta^(l) (Eq. 1, Eq. 2), dL/dW^(l) (Eq. 3) and dL/db^(l) (Eq. 4) -- and the
+    loss L, if ``properties`` names it -- against finite differences, one Record per property and
+    layer under the FD policy of the network's dtype; also how many elements crossed a
+    relu/leaky_relu/elu kink (they are NaN and fail)."""
     fd = finite_differences(case, h)
     manual = manual_properties(case) if manual is None else manual
     tol = fd_policy_for(case.net.dtype).with_step(fd["h"])
-    return compare_properties(case, manual, fd, "finite differences", tol, properties=("delta", "dW", "db"))
+    records = compare_properties(case, manual, fd, FD_REFERENCE, tol, properties=properties)
+    return records, int(fd["kink_crossings"])
+
+
+def fd_records(case: Case, manual: dict[str, Any] | None = None, h: float | None = None) -> list[Record]:
+    """The records of :func:`fd_check` for delta, dL/dW and dL/db."""
+    return fd_check(case, manual, h)[0]
 
 
 def directional_check(case: Case, v_seed: int = 0, h: float | None = None) -> dict[str, Any]:

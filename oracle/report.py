@@ -30,12 +30,11 @@ import pandas as pd
 from manual_bp import document
 from oracle.autograd import torch_properties
 from oracle.cases import SweepSpec, check_case, document_case, random_case
-from oracle.compare import PROPERTIES, Case, Record, compare_properties, manual_properties
-from oracle.tolerance import fd_policy_for
+from oracle.compare import PROPERTIES, Case, Record, manual_properties
+from oracle.numeric import FD_REFERENCE, fd_check, finite_differences
 
 TOP_K = 5  # worst elements listed per failing record in failures_worst.csv
 MD_FAILURE_ROWS = 50  # failing records listed one by one in report.md (all of them are in the CSVs)
-FD_REFERENCE = "finite differences"
 COLUMNS = tuple(f.name for f in fields(Record) if f.name != "extra")
 
 EQUATION_ORDER = ("forward", "loss", "Eq. 1", "Eq. 2", "Eq. 3", "Eq. 4", "Eq. 5")
@@ -205,7 +204,7 @@ def example_table(with_fd: bool = True) -> pd.DataFrame:
     case = document_case()
     manual = manual_properties(case)
     ref = torch_properties(case.net, case.x, case.y, case.loss, case.reduction, case.lr, case.update_biases)
-    fd = _finite_differences(case) if with_fd else {}
+    fd = finite_differences(case) if with_fd else {}
     rows = []
     for key, printed in document.PRINTED.items():
         prop, layer = _printed_key(key)
@@ -263,22 +262,10 @@ def example_markdown(df: pd.DataFrame) -> str:
 # Running the checks
 
 
-def _finite_differences(case: Case) -> dict[str, Any]:
-    from oracle.numeric import finite_differences
-
-    return finite_differences(case)
-
-
 def fd_records(case: Case) -> tuple[list[Record], int]:
-    """manual_bp's delta (Eq. 1, Eq. 2), dL/dW (Eq. 3), dL/db (Eq. 4) and the loss L against
-    oracle.numeric's central differences (and its own loss formula), under the FD policy of the
-    network's dtype; also returns how many elements crossed a relu/leaky_relu/elu kink (those
-    are NaN and fail)."""
-    fd = _finite_differences(case)
-    reference = {k: fd[k] for k in ("L", "delta", "dW", "db")}
-    tol = fd_policy_for(case.net.dtype).with_step(fd["h"])
-    records = compare_properties(case, manual_properties(case), reference, FD_REFERENCE, tol)
-    return records, int(fd.get("kink_crossings", 0))
+    """The loss L, delta, dL/dW and dL/db against oracle.numeric's central differences, and how
+    many elements crossed a relu/leaky_relu/elu kink (those are NaN and fail)."""
+    return fd_check(case, properties=("L", "delta", "dW", "db"))
 
 
 @dataclass
