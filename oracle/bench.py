@@ -41,6 +41,7 @@ import numpy as np
 
 from manual_bp import Network, backward, forward, sgd_step
 from manual_bp.errors import InputError
+from oracle.cli import count_at_least
 
 # (layer sizes n_0..n_L, batch m, rounds): the four networks, fewer rounds where a
 # step takes long (2048-2048-2048-2048 at batch 512 is ~35 GFLOP, about a second on 2 cores).
@@ -60,7 +61,7 @@ SAMPLE_SECONDS = 0.02  # one timed sample repeats the step until it lasts at lea
 # sleep, and torch's OpenMP threads spin too; on 2 cores a spinning pool of one library takes a
 # core from the other. A pause this long before each sample lets the previous one's pool settle.
 SETTLE_SECONDS = 0.12
-SWEEP_NETWORKS = 200  # per dtype, as the default report
+SWEEP_NETWORKS = 100  # per dtype, as the default report (oracle.commands.DEFAULT_NETWORKS)
 IMPORT_RUNS = 5
 
 # The targets.
@@ -727,26 +728,6 @@ def run_bench(quick: bool = False, repeats: int | None = None, networks: int = S
     return run
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -798,14 +779,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "its time goes; a forward pass's peak memory; the import time of manual_bp. Prints Markdown tables and "
         "writes them to --out. Read the ratios: they are measured side by side.")
     p.add_argument("--quick", action="store_true", help="leave out the 2048-2048-2048-2048 network")
-    p.add_argument("--repeats", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--repeats", type=count_at_least(1), default=None, metavar="N",
                    help="timed rounds for every size (default: 15, 15, 9 and 3, largest network last)")
-    p.add_argument("--networks", type=_count, default=SWEEP_NETWORKS, metavar="N",
+    p.add_argument("--networks", type=count_at_least(0), default=SWEEP_NETWORKS, metavar="N",
                    help=f"random networks per dtype in the sweep; 0 skips it (default: {SWEEP_NETWORKS})")
     p.add_argument("--dtype", choices=("float64", "float32", "both"), default="both", help="default: both")
     p.add_argument("--settle", type=_seconds, default=SETTLE_SECONDS, metavar="S",
                    help=f"pause before each timed sample, in seconds (default: {SETTLE_SECONDS})")
-    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--threads", type=count_at_least(1), default=None, metavar="N",
                    help="threads for numpy's BLAS and torch (default: numpy's BLAS thread count)")
     p.add_argument("--with-report", action="store_true",
                    help="also time the default `manual-bp report` (in a fresh process, into a temporary directory)")

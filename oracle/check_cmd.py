@@ -14,6 +14,7 @@ from pathlib import Path
 
 from manual_bp.errors import InputError
 from manual_bp.worked import WorkedExample, load_example, packaged_example, packaged_examples
+from oracle.cli import count_at_least
 
 
 def _example(args: argparse.Namespace) -> WorkedExample:
@@ -83,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "pass, loss, backward steps, update), every number computed exactly and rounded for "
                     "display, or with --carry-rounding rounded at each step the way hand calculations are.")
     _source(s)
-    s.add_argument("--digits", type=int, default=4, help="decimal places shown (default 4)")
+    s.add_argument("--digits", type=count_at_least(0), default=4, help="decimal places shown (default 4)")
     s.add_argument("--carry-rounding", action="store_true",
                    help="round every quantity as it is computed and carry the rounded value on")
     s.add_argument("--out", metavar="FILE.md", help="write the Markdown here instead of to stdout")

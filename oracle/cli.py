@@ -11,13 +11,29 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from manual_bp.errors import InputError
 
 # Modules that each add one or more subcommands, in the order --help lists them.
 COMMAND_MODULES: tuple[str, ...] = ("oracle.commands", "oracle.mutants_cmd", "oracle.grade_cmd", "oracle.check_cmd",
                                    "oracle.bench")
+
+
+def count_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum, else ArgumentTypeError (one line, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -22,6 +22,7 @@ from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import InputError
 from manual_bp.losses import LOSSES
 from oracle.cases import SweepSpec, check_case, document_case, run_sweep
+from oracle.cli import count_at_least
 from oracle.compare import Record
 from oracle.report import (
     FD_REFERENCE,
@@ -45,20 +46,6 @@ PLAIN_PROGRESS_FROM = 1000  # without a terminal, a plain progress line every 10
 
 # ---------------------------------------------------------------------------------------------
 # Argument types: each raises ArgumentTypeError, which OneLineParser prints as one line.
-
-
-def _count(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
-        return value
-
-    parse.__name__ = "count"
-    return parse
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -302,9 +289,9 @@ def register(subparsers: Any) -> None:
                     "usage.")
     p.add_argument("--out", type=_out_dir, default=Path(DEFAULT_OUT), metavar="DIR",
                    help=f"directory for the tables and the picture (default: {DEFAULT_OUT})")
-    p.add_argument("--networks", type=_count(0), default=DEFAULT_NETWORKS, metavar="N",
+    p.add_argument("--networks", type=count_at_least(0), default=DEFAULT_NETWORKS, metavar="N",
                    help=f"random networks per dtype (default: {DEFAULT_NETWORKS})")
-    p.add_argument("--seed", type=_count(0), default=0, metavar="S",
+    p.add_argument("--seed", type=count_at_least(0), default=0, metavar="S",
                    help="seed of the first random network; network i has seed S + i (default: 0)")
     p.set_defaults(run=run_report)
 
@@ -322,8 +309,10 @@ def register(subparsers: Any) -> None:
         description="Check N seeded random networks (network i has seed S + i) against PyTorch autograd; print a "
                     "summary with the throughput, and write tables with --out. Ranges are LO-HI, inclusive. Exit "
                     "0 when every check passes, 1 on any discrepancy, 2 on bad usage.")
-    p.add_argument("--networks", type=_count(1), default=100, metavar="N", help="networks per dtype (default: 100)")
-    p.add_argument("--seed", type=_count(0), default=0, metavar="S", help="seed of the first network (default: 0)")
+    p.add_argument("--networks", type=count_at_least(1), default=100, metavar="N",
+                   help="networks per dtype (default: 100)")
+    p.add_argument("--seed", type=count_at_least(0), default=0, metavar="S",
+                   help="seed of the first network (default: 0)")
     p.add_argument("--dtype", choices=("float64", "float32", "both"), default="float64",
                    help="float64, float32 or both (default: float64)")
     p.add_argument("--depth", type=parse_range, default=(1, 6), metavar="LO-HI",

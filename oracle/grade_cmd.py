@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from manual_bp.errors import InputError, require
+from oracle.cli import count_at_least
 from oracle.grading import grade
 
 
@@ -79,7 +80,6 @@ def _split(value: str | None) -> list[str] | None:
 def run(args: argparse.Namespace) -> int:
     """Grade and print the report; 0 all correct, 1 any wrong tensor or failed call."""
     func = load_function(args.target)
-    require(args.networks >= 0, f"--networks: expected a non-negative count, got {args.networks}")
     result = grade(func, _split(args.activations), _split(args.losses), args.networks, args.seed)
     print(result.report())
     return 0 if result.passed else 1
@@ -100,6 +100,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "sigmoid, tanh, relu, leaky_relu, identity, softplus, elu, silu, gelu, softmax)")
     p.add_argument("--losses", help="comma-separated losses the function supports (default: all of half_sse, "
                    "sse, mse, bce, cross_entropy that the activations allow)")
-    p.add_argument("--networks", type=int, default=20, help="random networks to grade on (default: 20)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random networks (default: 0)")
+    p.add_argument("--networks", type=count_at_least(0), default=20, help="random networks to grade on (default: 20)")
+    p.add_argument("--seed", type=count_at_least(0), default=0, help="seed of the random networks (default: 0)")
     p.set_defaults(run=run)

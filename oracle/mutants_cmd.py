@@ -11,6 +11,7 @@ import pandas as pd
 
 from manual_bp.errors import require
 from oracle.battery import RANDOM_CASES, MutationScore, battery_cases, mutation_score
+from oracle.cli import count_at_least
 
 MD_NAME = "mutation_score.md"
 CSV_NAME = "mutation_score.csv"
@@ -69,7 +70,6 @@ def write_reports(out: Path, random_cases: int = RANDOM_CASES) -> MutationScore:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when every mistake is caught and the correct implementation passes, else 1."""
-    require(args.random_cases >= 0, f"--random-cases: expected a non-negative count, got {args.random_cases}")
     out = Path(args.out)
     require(not out.exists() or out.is_dir(), f"--out: expected a directory, got the file {out}")
     score = write_reports(out, args.random_cases)
@@ -93,6 +93,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "and .csv. Exit 0 when every mistake is caught and the correct implementation "
                               "passes, 1 otherwise.")
     p.add_argument("--out", default="reports", help="output directory (default: reports)")
-    p.add_argument("--random-cases", type=int, default=RANDOM_CASES,
+    p.add_argument("--random-cases", type=count_at_least(0), default=RANDOM_CASES,
                    help=f"seeded random networks in the battery (default: {RANDOM_CASES})")
     p.set_defaults(run=run)
