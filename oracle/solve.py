@@ -17,21 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import numpy as np
 
 from manual_bp.errors import InputError
 from manual_bp.worked import WorkedExample, parse_key, replay
-from oracle.worked import exact_values
+from oracle.worked import exact_values, half_up
 
-EXACT_SIGNIFICANT = 12  # as oracle.worked: float64 noise must not decide a displayed tie
 MAX_DIGITS = 12
-
-
-def _round(value: float, digits: int) -> Decimal:
-    return Decimal(f"{float(value):.{EXACT_SIGNIFICANT}g}").quantize(Decimal(1).scaleb(-digits),
-                                                                      rounding=ROUND_HALF_UP)
 
 
 def _text(value: Decimal) -> str:
@@ -59,7 +53,7 @@ class _Writer:
 
     def num(self, value: float) -> str:
         """A computed value at the solution's digits (a value that rounds to zero shows no sign)."""
-        return _text(_round(value, self.digits))
+        return _text(half_up(value, -self.digits))
 
     @staticmethod
     def given(value: float) -> str:
@@ -426,7 +420,7 @@ def _printed(ex: WorkedExample, values: dict[str, np.ndarray], digits: int) -> d
         arr = np.asarray(values[key], dtype=np.float64)
         text = np.empty(arr.shape, dtype=object)
         for index in np.ndindex(arr.shape):
-            text[index] = _text(_round(arr[index], digits))
+            text[index] = _text(half_up(arr[index], -digits))
         out[key] = text
     return out
 
@@ -439,7 +433,7 @@ def solve(ex: WorkedExample, digits: int = 4, carry_rounding: bool = False) -> S
         raise InputError("network.learning_rate: missing; a worked solution ends with the update (Eq. 5)")
 
     def round_all(key: str, value: np.ndarray) -> np.ndarray:
-        return np.vectorize(lambda v: float(_round(v, digits)), otypes=[np.float64])(value)
+        return np.vectorize(lambda v: float(half_up(v, -digits)), otypes=[np.float64])(value)
 
     rep = replay(ex, round_all if carry_rounding else None)
     fed = dict(rep.fed)

@@ -62,7 +62,8 @@ MAX_INPUTS_SHOWN = 6
 def half_up(value: float, exponent: int) -> Decimal:
     """``value`` (to 12 significant digits) rounded half away from zero to the decimal place
     10^exponent: half_up(-0.0047875, -4) == Decimal('-0.0048')."""
-    return Decimal(f"{value:.{EXACT_SIGNIFICANT}g}").quantize(Decimal((0, (1,), exponent)), rounding=ROUND_HALF_UP)
+    return Decimal(f"{float(value):.{EXACT_SIGNIFICANT}g}").quantize(Decimal((0, (1,), exponent)),
+                                                                     rounding=ROUND_HALF_UP)
 
 
 def _fmt(value: float) -> str:
