@@ -16,7 +16,7 @@ import numpy as np
 
 from manual_bp.activations import ACTIVATIONS, apply_sigma_prime
 from manual_bp.errors import InputError, LayerDict, all_finite, require, require_finite
-from manual_bp.losses import check_reduction, get_loss, loss_and_grad
+from manual_bp.losses import check_reduction, expand_class_indices, get_loss, loss_and_grad
 from manual_bp.network import Network
 
 
@@ -91,8 +91,7 @@ def check_targets(net: Network, y: object, loss: str, m: int, single: bool) -> n
         bad = (Y < 0) | (Y >= nL)
         if bad.any():
             raise InputError(f"y: class index out of range 0..{nL - 1}: got {np.atleast_1d(Y)[np.atleast_1d(bad)][0]}")
-        Y = np.eye(nL, dtype=net.dtype)[:, Y.reshape(-1)]
-        return Y
+        return expand_class_indices(Y, loss, nL, net.dtype)
     try:
         Y = Y.astype(net.dtype)
     except (TypeError, ValueError) as exc:

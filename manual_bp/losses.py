@@ -84,6 +84,16 @@ def get_loss(name: str) -> Loss:
     return LOSSES[name]
 
 
+def expand_class_indices(y: object, loss: str, n: int, dtype: type[np.floating] = np.float64) -> np.ndarray:
+    """y as an array; for cross_entropy, integer class indices (shape (m,) or ()) become one-hot
+    columns of shape (n, m), the layout of every other target. Nothing is checked here
+    (manual_bp.backprop.check_targets checks first)."""
+    Y = np.asarray(y)
+    if loss == "cross_entropy" and Y.dtype.kind in "iu":
+        return np.eye(n, dtype=dtype)[:, Y.reshape(-1)]
+    return Y
+
+
 def check_reduction(reduction: str) -> None:
     """Raise InputError unless ``reduction`` is 'mean' or 'sum'."""
     if reduction not in REDUCTIONS:

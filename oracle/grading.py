@@ -38,7 +38,7 @@ import pandas as pd
 
 from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import InputError, require
-from manual_bp.losses import LOSSES
+from manual_bp.losses import LOSSES, expand_class_indices
 from manual_bp.network import Network
 from oracle.autograd import torch_properties
 from oracle.cases import OUTPUT_FOR_LOSS, SweepSpec, document_case, random_case
@@ -199,11 +199,8 @@ def _per_unit(case: Case, seed: int) -> Case:
                   [net.activations[l] for l in range(1, net.L + 1)])
     x = np.asarray(case.x, dtype=np.float64)
     x = x[:, None] if x.ndim == 1 else x
-    y = np.asarray(case.y)
     nL = net.sizes[-1]
-    if case.loss == "cross_entropy" and y.dtype.kind in "iu":
-        y = np.eye(nL)[:, y.reshape(-1)]
-    y = np.asarray(y, dtype=np.float64).reshape(nL, x.shape[1])
+    y = np.asarray(expand_class_indices(case.y, case.loss, nL), dtype=np.float64).reshape(nL, x.shape[1])
     return Case(case.case_id, new, x, y, case.loss, "mean", case.lr, seed=case.seed)
 
 

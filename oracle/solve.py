@@ -22,6 +22,7 @@ from decimal import Decimal
 import numpy as np
 
 from manual_bp.errors import InputError
+from manual_bp.losses import expand_class_indices
 from manual_bp.worked import WorkedExample, parse_key, replay
 from oracle.worked import exact_values, half_up
 
@@ -144,10 +145,7 @@ def _sigma_prime_line(w: _Writer, name: str, l: int, i: int, k: int) -> str:
 def _loss_lines(w: _Writer) -> list[str]:
     ex, L = w.ex, w.ex.net.L
     n = ex.net.sizes[-1]
-    Y = np.asarray(ex.y)
-    if ex.loss == "cross_entropy" and Y.dtype.kind in "iu":
-        Y = np.eye(n)[:, Y.reshape(-1)]
-    Y = Y.reshape(n, w.m)
+    Y = expand_class_indices(ex.y, ex.loss, n).reshape(n, w.m)
     lines = []
     for k in range(w.m):
         a = [w.shown(f"a{L}", i, k) for i in range(n)]
@@ -198,10 +196,7 @@ def _output_gradient_line(w: _Writer, i: int, k: int) -> str:
     ex, L = w.ex, w.ex.net.L
     n = ex.net.sizes[-1]
     a = w.shown(f"a{L}", i, k)
-    Y = np.asarray(ex.y)
-    if ex.loss == "cross_entropy" and Y.dtype.kind in "iu":
-        Y = np.eye(n)[:, Y.reshape(-1)]
-    y = w.given(Y.reshape(n, w.m)[i, k])
+    y = w.given(expand_class_indices(ex.y, ex.loss, n).reshape(n, w.m)[i, k])
     batch = rf"\frac{{1}}{{{w.m}}}" if ex.reduction == "mean" and w.m > 1 else ""
     times_n = rf"{n} \times " if n > 1 else ""
     two_n = rf"\frac{{2}}{{{n}}}" if n > 1 else "2"
