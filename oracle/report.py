@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from manual_bp import document
+from manual_bp.worked import decimals_of
 from oracle.autograd import torch_properties
 from oracle.cases import SweepSpec, check_case, document_case, random_case
 from oracle.compare import PROPERTIES, Case, Record, manual_properties
@@ -180,11 +181,6 @@ def _printed_key(key: str) -> tuple[str, int | None]:
         raise ValueError(f"document.PRINTED: unknown key {key!r}")
     prop = match["prop"] + ("_new" if match["new"] else "")
     return prop, int(match["layer"])
-
-
-def decimals_of(printed: str) -> int:
-    """The digits a printed number carries after its decimal point: '0.210' -> 3, '1' -> 0."""
-    return len(printed.split(".", 1)[1]) if "." in printed else 0
 
 
 def round_half_up(value: float, decimals: int) -> Decimal:
