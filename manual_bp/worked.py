@@ -54,7 +54,6 @@ from manual_bp.sgd import check_learning_rate
 UNPRINTED = "?"
 TOP_LEVEL_KEYS = ("title", "source", "notes", "network", "claimed")
 NETWORK_KEYS = ("activations", "loss", "reduction", "learning_rate", "update_biases", "x", "y")
-PER_LAYER = ("z", "a", "sigma_prime", "dL_da", "delta", "dW", "db")
 _CLAIM_KEY = re.compile(r"^(?:(?P<prop>z|a|sigma_prime|dL_da|delta|dW|db)(?P<layer>[1-9]\d*)"
                         r"|(?P<param>W|b)(?P<player>[1-9]\d*)_new|(?P<loss>L|L_new))$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -77,15 +76,6 @@ def parse_key(key: str) -> tuple[str, int | None]:
     if match["param"]:
         return match["param"] + "_new", int(match["player"])
     return match["prop"], int(match["layer"])
-
-
-def key_of(prop: str, layer: int | None) -> str:
-    """The inverse of :func:`parse_key`: ('W_new', 2) -> 'W2_new'."""
-    if layer is None:
-        return prop
-    if prop in ("W_new", "b_new"):
-        return f"{prop[0]}{layer}_new"
-    return f"{prop}{layer}"
 
 
 def symbol(key: str) -> str:

@@ -27,7 +27,7 @@ Values are judged in the document's order, so each judgement only reads earlier 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -481,8 +481,3 @@ def check_file(path: str | Path) -> CheckResult:
 def check_example(name: str) -> CheckResult:
     """Judge a worked example shipped inside the package, by name (e.g. 'seed-2-2-1')."""
     return check(packaged_example(name))
-
-
-def rows_as_dicts(result: CheckResult) -> list[dict[str, Any]]:
-    """Every row as a plain dict (all fields), for JSON or tests."""
-    return [asdict(r) for r in result.rows]
