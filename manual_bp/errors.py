@@ -30,11 +30,10 @@ def require_finite(name: str, array: np.ndarray) -> None:
     """Raise :class:`InputError` naming ``name`` and the first bad index if ``array`` holds NaN or inf."""
     if all_finite(array):
         return
-    bad = ~np.isfinite(array)
-    if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        where = f" at index {list(index)}" if index else ""
-        raise InputError(f"{name}: expected finite values, got {array[bad].flat[0]}{where}")
+    bad = ~np.isfinite(array)  # not all finite, so at least one element is bad
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    where = f" at index {list(index)}" if index else ""
+    raise InputError(f"{name}: expected finite values, got {array[bad].flat[0]}{where}")
 
 
 class LayerDict(dict):
