@@ -20,12 +20,7 @@ from typing import Any
 
 from manual_bp.errors import InputError, require
 from oracle.cli import count_at_least
-from oracle.grading import grade
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}{': ' + text if text else ''}"
+from oracle.grading import exception_line, grade
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -39,7 +34,7 @@ def _import_file(path: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)  # type: ignore[union-attr]
     except (Exception, SystemExit) as exc:
-        raise InputError(f"{path}: importing it raised {_first_line(exc)}") from None
+        raise InputError(f"{path}: importing it raised {exception_line(exc)}") from None
     return module
 
 
@@ -51,9 +46,9 @@ def _import_module(name: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
             raise InputError(f"module {name!r} not found (looked in the current directory and PYTHONPATH)") from None
-        raise InputError(f"module {name!r}: importing it raised {_first_line(exc)}") from None
+        raise InputError(f"module {name!r}: importing it raised {exception_line(exc)}") from None
     except (Exception, SystemExit) as exc:
-        raise InputError(f"module {name!r}: importing it raised {_first_line(exc)}") from None
+        raise InputError(f"module {name!r}: importing it raised {exception_line(exc)}") from None
 
 
 def load_function(target: str) -> Callable[..., Any]:

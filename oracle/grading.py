@@ -305,6 +305,12 @@ def _arrays(value: Any, what: str, symbol: str, shapes: list[tuple[int, ...]]) -
     return out
 
 
+def exception_line(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message ('ValueError: bad')."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}{': ' + text if text else ''}"
+
+
 def call_user(backprop: UserBackprop, case: Case) -> dict[str, Any]:
     """Call the user's function on a case: {'dW': {l: array}, 'db': {l: array}}, or InputError
     with one line saying what went wrong."""
@@ -317,8 +323,7 @@ def call_user(backprop: UserBackprop, case: Case) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             out = backprop(*args)
     except (Exception, SystemExit) as exc:  # the user's bug, reported as such
-        text = str(exc).splitlines()[0] if str(exc) else ""
-        raise InputError(f"raised {type(exc).__name__}{': ' + text if text else ''}{_where(exc)}") from None
+        raise InputError(f"raised {exception_line(exc)}{_where(exc)}") from None
     if not isinstance(out, list | tuple) or len(out) != 2:
         got = f"a {type(out).__name__} of length {len(out)}" if isinstance(out, list | tuple) else type(out).__name__
         raise InputError(f"returned {got}; expected a pair (dW, db)")
