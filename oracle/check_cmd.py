@@ -31,12 +31,13 @@ def _example(args: argparse.Namespace) -> WorkedExample:
 
 def run_check(args: argparse.Namespace) -> int:
     """Judge every printed number; 0 when none is wrong, 1 when one is (2 on a bad file, by the CLI)."""
-    from oracle.worked import check  # torch is imported only when a check really runs
-
     if args.list_examples:
         print("\n".join(packaged_examples()))
         return 0
-    result = check(_example(args))
+    example = _example(args)  # a bad file is reported before torch is loaded
+    from oracle.worked import check  # torch is imported only when a check really runs
+
+    result = check(example)
     print(result.terminal())
     if args.out:
         for path in result.write(Path(args.out)):

@@ -13,29 +13,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import InputError
 from manual_bp.losses import LOSSES
-from oracle.cases import SweepSpec, check_case, document_case, run_sweep
 from oracle.cli import count_at_least
-from oracle.compare import Record
-from oracle.report import (
-    FD_REFERENCE,
-    REFERENCE_ORDER,
-    example_markdown,
-    example_table,
-    fd_records,
-    records_frame,
-    run_checks,
-    share_of_tolerance,
-    versions,
-    write_report,
-)
+
+if TYPE_CHECKING:  # torch and pandas load only when a command runs, so --help and usage errors are quick
+    import pandas as pd
+
+    from oracle.compare import Record
 
 DEFAULT_NETWORKS = 100  # per dtype; with finite differences on all of them the report takes ~10 s on 2 cores
 DEFAULT_FD_NETWORKS = 100  # per dtype: finite differences on the first 100 networks of each sweep
@@ -121,6 +111,8 @@ class Progress:
 
 
 def _group_lines(df: pd.DataFrame) -> list[str]:
+    from oracle.report import FD_REFERENCE, REFERENCE_ORDER, share_of_tolerance
+
     """One line per reference and dtype: checks, failures, worst share of the tolerance."""
     lines = []
     groups = sorted(df.groupby(["reference", "dtype"], sort=False),
@@ -148,6 +140,8 @@ def throughput_line(total: int, seconds: float, first: float | None) -> str:
 
 def print_summary(records: Sequence[Record], written: Sequence[Path], out: IO[str] | None = None) -> int:
     """The terminal summary; returns the exit code (0 all passed, 1 a discrepancy)."""
+    from oracle.report import records_frame
+
     out = out if out is not None else sys.stdout
     df = records_frame(records)
     failed = [r for r in records if not r.passed]
@@ -184,6 +178,8 @@ def _one_thread() -> None:
 
 
 def _write(out: Path, *args: Any, **kwargs: Any) -> list[Path]:
+    from oracle.report import write_report
+
     try:
         return write_report(out, *args, **kwargs)
     except OSError as exc:
@@ -196,6 +192,8 @@ def _write(out: Path, *args: Any, **kwargs: Any) -> list[Path]:
 
 def run_report(args: argparse.Namespace) -> int:
     """The 2-2-1 example and a seeded sweep in float64 and float32, with finite differences."""
+    from oracle.report import run_checks, versions
+
     _one_thread()
     _prepare_out(args.out)
     t0 = time.perf_counter()
@@ -225,6 +223,9 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_example(args: argparse.Namespace) -> int:
     """The document's 2-2-1 example, element by element, on the terminal."""
+    from oracle.cases import check_case, document_case
+    from oracle.report import example_markdown, example_table, fd_records
+
     _one_thread()
     example = example_table()
     if args.csv:
@@ -249,6 +250,9 @@ def run_example(args: argparse.Namespace) -> int:
 
 def run_sweep_command(args: argparse.Namespace) -> int:
     """A seeded sweep of random networks with the given ranges; tables when --out is given."""
+    from oracle.cases import SweepSpec, run_sweep
+    from oracle.report import versions
+
     _one_thread()
     if args.out is not None:
         _prepare_out(args.out)

@@ -20,10 +20,11 @@ from typing import Any
 
 from manual_bp.errors import InputError, require
 from oracle.cli import count_at_least
-from oracle.grading import exception_line, grade
 
 
 def _import_file(path: Path) -> ModuleType:
+    from oracle.grading import exception_line  # torch loads only once a command runs, not for --help
+
     require(path.is_file(), f"{path}: no such file")
     name = f"_manual_bp_graded_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -39,6 +40,8 @@ def _import_file(path: Path) -> ModuleType:
 
 
 def _import_module(name: str) -> ModuleType:
+    from oracle.grading import exception_line
+
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -74,6 +77,8 @@ def _split(value: str | None) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Grade and print the report; 0 all correct, 1 any wrong tensor or failed call."""
+    from oracle.grading import grade
+
     func = load_function(args.target)
     result = grade(func, _split(args.activations), _split(args.losses), args.networks, args.seed)
     print(result.report())

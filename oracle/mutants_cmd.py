@@ -6,12 +6,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from manual_bp.errors import require
-from oracle.battery import RANDOM_CASES, MutationScore, battery_cases, mutation_score
 from oracle.cli import count_at_least
+
+if TYPE_CHECKING:  # torch and pandas load only when the command runs, so --help is quick
+    import pandas as pd
+
+    from oracle.battery import MutationScore
+
+DEFAULT_RANDOM_CASES = 20  # as oracle.battery.RANDOM_CASES (a test keeps the two equal)
 
 MD_NAME = "mutation_score.md"
 CSV_NAME = "mutation_score.csv"
@@ -19,6 +24,8 @@ CSV_NAME = "mutation_score.csv"
 
 def score_frame(score: MutationScore) -> pd.DataFrame:
     """One row per catalogued mistake."""
+    import pandas as pd
+
     return pd.DataFrame([r.as_row() for r in score.results])
 
 
@@ -59,8 +66,10 @@ def score_markdown(score: MutationScore, random_cases: int) -> str:
     return "\n".join(lines)
 
 
-def write_reports(out: Path, random_cases: int = RANDOM_CASES) -> MutationScore:
+def write_reports(out: Path, random_cases: int = DEFAULT_RANDOM_CASES) -> MutationScore:
     """Compute the score and write mutation_score.md and .csv into ``out``."""
+    from oracle.battery import battery_cases, mutation_score
+
     score = mutation_score(battery_cases(random_cases))
     out.mkdir(parents=True, exist_ok=True)
     score_frame(score).to_csv(out / CSV_NAME, index=False, lineterminator="\n")
@@ -93,6 +102,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "and .csv. Exit 0 when every mistake is caught and the correct implementation "
                               "passes, 1 otherwise.")
     p.add_argument("--out", default="reports", help="output directory (default: reports)")
-    p.add_argument("--random-cases", type=count_at_least(0), default=RANDOM_CASES,
-                   help=f"seeded random networks in the battery (default: {RANDOM_CASES})")
+    p.add_argument("--random-cases", type=count_at_least(0), default=DEFAULT_RANDOM_CASES,
+                   help=f"seeded random networks in the battery (default: {DEFAULT_RANDOM_CASES})")
     p.set_defaults(run=run)

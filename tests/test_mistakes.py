@@ -16,7 +16,7 @@ from oracle.cases import document_case
 from oracle.cli import main
 from oracle.compare import Case
 from oracle.mistakes import CORRECT, MISTAKES, NotApplicableError
-from oracle.mutants_cmd import CSV_NAME, MD_NAME, score_frame, score_markdown
+from oracle.mutants_cmd import CSV_NAME, DEFAULT_RANDOM_CASES, MD_NAME, score_frame, score_markdown
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
@@ -146,6 +146,11 @@ def test_committed_report_is_what_the_command_writes(score):
     assert md == score_markdown(score, RANDOM_CASES), "reports/mutation_score.md is stale: run `manual-bp mutants`"
     csv = (REPORTS / CSV_NAME).read_text(encoding="utf-8")
     assert csv == score_frame(score).to_csv(index=False, lineterminator="\n")
+
+
+def test_command_default_is_the_batterys():
+    # `manual-bp mutants` keeps its default beside the parser so --help needs no torch import.
+    assert DEFAULT_RANDOM_CASES == RANDOM_CASES
 
 
 def test_mutants_command_writes_both_files(tmp_path, capsys):
