@@ -73,16 +73,26 @@ def _cols(t: torch.Tensor, single: bool) -> np.ndarray:
     return out[:, 0] if single else out
 
 
-def _sigma_prime(name: str, z: torch.Tensor, single: bool) -> np.ndarray:
-    """sigma'(z) by autograd: d sum(sigma(z)) / dz for elementwise sigma, the Jacobian for softmax."""
-    zz = z.detach().clone().requires_grad_(True)
-    f = TORCH_ACTIVATIONS[name]
-    if name != "softmax":
-        (g,) = torch.autograd.grad(f(zz).sum(), zz)
-        return _cols(g, single)
-    # Jacobian J[i, j, k] = d a_ik / d z_jk, one example k per row of z: row i of J is the
-    # vector-Jacobian product of e_i, all n of them in one batched autograd call.
-    a = f(zz)
+def _sigma_primes(activations: dict[int, str], z: dict[int, torch.Tensor], single: bool) -> dict[int, np.ndarray]:
+    """sigma'(z^(l)) of every layer by autograd: for the elementwise layers d sum_l sum(sigma(z^(l)))
+    / dz^(l), all in one backward pass (the layers' terms are independent); the Jacobian for softmax."""
+    zz = {l: z[l].detach().clone().requires_grad_(True) for l in z}
+    elementwise = [l for l in zz if activations[l] != "softmax"]
+    out: dict[int, np.ndarray] = {}
+    if elementwise:
+        total = sum(TORCH_ACTIVATIONS[activations[l]](zz[l]).sum() for l in elementwise)
+        grads = torch.autograd.grad(total, [zz[l] for l in elementwise])
+        out = {l: _cols(g, single) for l, g in zip(elementwise, grads, strict=True)}
+    for l in zz:
+        if activations[l] == "softmax":
+            out[l] = _softmax_jacobian(zz[l], single)
+    return {l: out[l] for l in sorted(out)}
+
+
+def _softmax_jacobian(zz: torch.Tensor, single: bool) -> np.ndarray:
+    """J[i, j, k] = d a_ik / d z_jk, one example k per row of zz: row i of J is the
+    vector-Jacobian product of e_i, all n of them in one batched autograd call."""
+    a = TORCH_ACTIVATIONS["softmax"](zz)
     m, n = a.shape
     unit = torch.eye(n, dtype=a.dtype).unsqueeze(1).expand(n, m, n)  # unit[i, k, :] = e_i
     (g,) = torch.autograd.grad(a, zz, unit, is_grads_batched=True)  # g[i, k, j] = d a_ik / d z_kj
@@ -172,7 +182,7 @@ def _torch_properties(net: Network, x: object, y: object, loss: str, reduction: 
     out: dict[str, Any] = {
         "z": {l: _cols(z[l], single) for l in z},
         "a": {l: _cols(a[l], single) for l in a},
-        "sigma_prime": {l: _sigma_prime(net.activations[l], z[l], single) for l in z},
+        "sigma_prime": _sigma_primes(net.activations, z, single),
         "L": float(loss_value.detach()),
         "dL_da": {l: _cols(a[l].grad, single) for l in z},
         "delta": {l: _cols(z[l].grad, single) for l in z},

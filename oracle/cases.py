@@ -15,7 +15,7 @@ from manual_bp.errors import require
 from manual_bp.losses import LOSSES, REDUCTIONS
 from manual_bp.network import Network
 from oracle.autograd import torch_properties
-from oracle.compare import Case, Record, compare_properties, manual_properties
+from oracle.compare import Case, Record, case_scales, compare_properties, manual_properties
 from oracle.tolerance import FLOAT32, policy_for
 
 ALL_ACTIVATIONS = tuple(ACTIVATIONS)
@@ -97,11 +97,12 @@ def check_case(case: Case) -> list[Record]:
     itself costs."""
     manual = manual_properties(case)
     args = (case.net, case.x, case.y, case.loss, case.reduction, case.lr, case.update_biases)
-    records = compare_properties(case, manual, torch_properties(*args), "torch", policy_for(case.net.dtype))
-    if case.net.dtype == np.float32:
-        truth = torch_properties(*args, dtype=torch.float64)
-        records += compare_properties(case, manual, truth, "torch float64", FLOAT32)
-    return records
+    if case.net.dtype == np.float64:
+        return compare_properties(case, manual, torch_properties(*args), "torch", policy_for(case.net.dtype))
+    truth = torch_properties(*args, dtype=torch.float64)
+    scales = case_scales(case, truth)  # the magnitudes, once, from the float64 values
+    return (compare_properties(case, manual, torch_properties(*args), "torch", FLOAT32, scales=scales)
+            + compare_properties(case, manual, truth, "torch float64", FLOAT32, scales=scales))
 
 
 def run_sweep(n: int, seed: int = 0, spec: SweepSpec = SweepSpec(),

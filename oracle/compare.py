@@ -174,13 +174,23 @@ def compare_tensor(manual: Any, reference: Any, scale: float, tol: Tolerance) ->
     }
 
 
+def case_scales(case: Case, values: dict[str, Any]) -> dict[str, Any]:
+    """The comparison scales S of every property and layer of a case, from a full set of its values."""
+    return comparison_scales(case.net, case.x, case.y, case.loss, case.reduction, case.lr, values)
+
+
 def compare_properties(case: Case, manual: dict[str, Any], reference: dict[str, Any], reference_name: str,
-                       tol: Tolerance, properties: tuple[str, ...] = PROPERTIES) -> list[Record]:
-    """One Record per (property, layer) present in both ``manual`` and ``reference``."""
+                       tol: Tolerance, properties: tuple[str, ...] = PROPERTIES,
+                       scales: dict[str, Any] | None = None) -> list[Record]:
+    """One Record per (property, layer) present in both ``manual`` and ``reference``. The
+    comparison scales come from ``scales`` if given (one computation for several references),
+    else from the reference's values (or manual_bp's, where the reference lacks some)."""
     info = case.describe()
     L = case.net.L
-    full = reference if all(k in reference for k in ("a", "sigma_prime", "dL_da", "delta", "L")) else manual
-    S = comparison_scales(case.net, case.x, case.y, case.loss, case.reduction, case.lr, full)
+    if scales is None:
+        full = reference if all(k in reference for k in ("a", "sigma_prime", "dL_da", "delta", "L")) else manual
+        scales = case_scales(case, full)
+    S = scales
     case_tol = tol.for_case(L, S)  # the same for every tensor of the case
     records = []
     for prop in properties:
