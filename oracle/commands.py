@@ -169,14 +169,6 @@ def _prepare_out(out: Path) -> None:
         raise InputError(f"--out: cannot create the directory {str(out)!r}: {exc.strerror or exc}") from None
 
 
-def _one_thread() -> None:
-    """torch on one thread: every tensor here is tiny, and on a busy machine torch's thread pool
-    only waits for cores (measured: the same sweep takes 3x longer with 2 threads under load)."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def _write(out: Path, *args: Any, **kwargs: Any) -> list[Path]:
     from oracle.report import write_report
 
@@ -194,7 +186,6 @@ def run_report(args: argparse.Namespace) -> int:
     """The 2-2-1 example and a seeded sweep in float64 and float32, with finite differences."""
     from oracle.report import run_checks, versions
 
-    _one_thread()
     _prepare_out(args.out)
     t0 = time.perf_counter()
     n = args.networks
@@ -226,7 +217,6 @@ def run_example(args: argparse.Namespace) -> int:
     from oracle.cases import check_case, document_case
     from oracle.report import example_markdown, example_table, fd_records
 
-    _one_thread()
     example = example_table()
     if args.csv:
         example.to_csv(sys.stdout, index=False, lineterminator="\n")
@@ -253,7 +243,6 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     from oracle.cases import SweepSpec, run_sweep
     from oracle.report import versions
 
-    _one_thread()
     if args.out is not None:
         _prepare_out(args.out)
     dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)
