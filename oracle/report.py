@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from oracle.autograd import torch_properties
 from oracle.cases import SweepSpec, check_case, document_case, random_case
 from oracle.compare import PROPERTIES, Case, Record, manual_properties
 from oracle.numeric import FD_REFERENCE, fd_check, finite_differences
+from oracle.worked import half_up
 
 TOP_K = 5  # worst elements listed per failing record in failures_worst.csv
 MD_FAILURE_ROWS = 50  # failing records listed one by one in report.md (all of them are in the CSVs)
@@ -183,12 +184,6 @@ def _printed_key(key: str) -> tuple[str, int | None]:
     return prop, int(match["layer"])
 
 
-def round_half_up(value: float, decimals: int) -> Decimal:
-    """``value`` rounded to ``decimals`` places, ties away from zero (decimal.ROUND_HALF_UP), the
-    way a hand calculation rounds; done in decimal on repr(value), so no binary tie can fool it."""
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-
-
 def example_table(with_fd: bool = True) -> pd.DataFrame:
     """The document's 2-2-1 example, one row per printed element, in the document's order.
 
@@ -213,7 +208,7 @@ def example_table(with_fd: bool = True) -> pd.DataFrame:
         for index in np.ndindex(exact.shape):
             text = str(shown[index])
             digits = decimals_of(text)
-            at_digits = round_half_up(float(exact[index]), digits)
+            at_digits = half_up(float(exact[index]), -digits)  # the rule manual-bp check uses
             suffix = f"[{','.join(map(str, index))}]" if exact.size > 1 else ""
             rows.append({
                 "quantity": document_symbol(prop, layer) + suffix,
@@ -449,7 +444,8 @@ def report_markdown(df: pd.DataFrame, example: pd.DataFrame | None, metadata: di
         parts += ["## The document's 2-2-1 example",
                   "Each number the document prints, next to the exact value. The exact value is rounded to the "
                   "printed digits in decimal arithmetic, half away from zero (decimal.ROUND_HALF_UP on the "
-                  "float's repr); 'matches' says whether that gives the printed value. The document rounds each "
+                  "value read to 12 significant digits, as manual-bp check judges 'correct'); "
+                  "'matches' says whether that gives the printed value. The document rounds each "
                   "step and carries the rounded value on, so some printed digits differ from the exact ones.",
                   example_markdown(example)]
     parts += ["## Run", metadata_markdown(metadata), "## Files", "\n".join(f"- [{f}]({f})" for f in files)]

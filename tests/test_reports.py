@@ -20,10 +20,10 @@ from oracle.report import (
     example_table,
     markdown_table,
     records_frame,
-    round_half_up,
     worst_elements,
     write_csv,
 )
+from oracle.worked import half_up
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "reports"
@@ -205,15 +205,16 @@ def test_markdown_escapes_pipes() -> None:
     assert "\\|diff\\| <= 1" in text and "\\|x\\|" in text
 
 
-def test_round_half_up_is_decimal_not_binary() -> None:
+def test_printed_digits_round_in_decimal_not_binary() -> None:
+    # The example table rounds with oracle.worked.half_up, the rule manual-bp check uses.
     # 2.675 is stored as 2.67499999999999982236431605997495353221893310546875, so binary
     # rounding (round()) gives 2.67; a hand calculation on the printed digits 2.675 gives 2.68,
     # as does ROUND_HALF_UP on the repr. And 0.0125 is a tie that half-even would send to 0.012.
     assert round(2.675, 2) == 2.67
-    assert round_half_up(2.675, 2) == Decimal("2.68")
-    assert round_half_up(-2.675, 2) == Decimal("-2.68")  # half away from zero
-    assert round_half_up(0.0125, 3) == Decimal("0.013")
-    assert round_half_up(0.20972, 3) == Decimal("0.210")
+    assert half_up(2.675, -2) == Decimal("2.68")
+    assert half_up(-2.675, -2) == Decimal("-2.68")  # half away from zero
+    assert half_up(0.0125, -3) == Decimal("0.013")
+    assert half_up(0.20972, -3) == Decimal("0.210")
 
 
 def test_example_table() -> None:
