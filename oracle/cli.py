@@ -37,6 +37,22 @@ def count_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def name_list(known: Sequence[str], what: str) -> Callable[[str], tuple[str, ...]]:
+    """An argparse type: a comma-separated list of names, each one of ``known``."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(n.strip() for n in text.split(",") if n.strip())
+        if not names:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {what}s, got {text!r}")
+        for n in names:
+            if n not in known:
+                raise argparse.ArgumentTypeError(f"unknown {what} {n!r}; known: {', '.join(known)}")
+        return names
+
+    parse.__name__ = what
+    return parse
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line naming the option, then exit code 2."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ import numpy as np
 from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import InputError
 from manual_bp.losses import LOSSES
-from oracle.cli import count_at_least
+from oracle.cli import count_at_least, name_list
 
 if TYPE_CHECKING:  # torch and pandas load only when a command runs, so --help and usage errors are quick
     import pandas as pd
@@ -49,20 +49,6 @@ def parse_range(text: str) -> tuple[int, int]:
     if not 1 <= lo <= hi:
         raise argparse.ArgumentTypeError(f"expected LO-HI with 1 <= LO <= HI, got {text!r}")
     return lo, hi
-
-
-def _names(known: Sequence[str], what: str) -> Callable[[str], tuple[str, ...]]:
-    def parse(text: str) -> tuple[str, ...]:
-        names = tuple(n.strip() for n in text.split(",") if n.strip())
-        if not names:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {what}s, got {text!r}")
-        for n in names:
-            if n not in known:
-                raise argparse.ArgumentTypeError(f"unknown {what} {n!r}; known: {', '.join(known)}")
-        return names
-
-    parse.__name__ = what
-    return parse
 
 
 def _span(lo_hi: tuple[int, int]) -> str:
@@ -314,13 +300,13 @@ def register(subparsers: Any) -> None:
                    help="units per layer, input and output included (default: 1-16)")
     p.add_argument("--batch", type=parse_range, default=(1, 8), metavar="LO-HI",
                    help="examples per batch m (default: 1-8)")
-    p.add_argument("--activations", type=_names(tuple(ACTIVATIONS), "activation"), default=tuple(ACTIVATIONS),
+    p.add_argument("--activations", type=name_list(tuple(ACTIVATIONS), "activation"), default=tuple(ACTIVATIONS),
                    metavar="a,b", help=f"activations to draw from (default: all: {','.join(ACTIVATIONS)})")
-    p.add_argument("--losses", type=_names(tuple(LOSSES), "loss"), default=tuple(LOSSES), metavar="a,b",
+    p.add_argument("--losses", type=name_list(tuple(LOSSES), "loss"), default=tuple(LOSSES), metavar="a,b",
                    help=f"losses to draw from (default: all: {','.join(LOSSES)})")
     p.add_argument("--out", type=_out_dir, default=None, metavar="DIR",
                    help="write the tables into DIR (default: only the summary on the terminal)")
-    p.add_argument("--format", type=_names(FORMATS, "format"), default=("csv", "md"), metavar="csv,md,json,png",
+    p.add_argument("--format", type=name_list(FORMATS, "format"), default=("csv", "md"), metavar="csv,md,json,png",
                    help="what to write into --out: csv (checks.csv, failures_worst.csv), md (report.md), json "
                         "(checks.json), png (errors.png) (default: csv,md)")
     p.set_defaults(run=run_sweep_command)

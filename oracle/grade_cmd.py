@@ -18,8 +18,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import InputError, require
-from oracle.cli import count_at_least
+from manual_bp.losses import LOSSES
+from oracle.cli import count_at_least, name_list
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -69,18 +71,12 @@ def load_function(target: str) -> Callable[..., Any]:
     return func
 
 
-def _split(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
 def run(args: argparse.Namespace) -> int:
     """Grade and print the report; 0 all correct, 1 any wrong tensor or failed call."""
     from oracle.grading import grade
 
     func = load_function(args.target)
-    result = grade(func, _split(args.activations), _split(args.losses), args.networks, args.seed)
+    result = grade(func, args.activations, args.losses, args.networks, args.seed)
     print(result.report())
     return 0 if result.passed else 1
 
@@ -96,9 +92,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "mismatch, 2 bad usage.")
     p.add_argument("target", help="module:function (from the current directory or PYTHONPATH) or "
                    "path/to/file.py:function")
-    p.add_argument("--activations", help="comma-separated activations the function supports (default: all of "
+    p.add_argument("--activations", type=name_list(tuple(ACTIVATIONS), "activation"), metavar="a,b",
+                   help="comma-separated activations the function supports (default: all of "
                    "sigmoid, tanh, relu, leaky_relu, identity, softplus, elu, silu, gelu, softmax)")
-    p.add_argument("--losses", help="comma-separated losses the function supports (default: all of half_sse, "
+    p.add_argument("--losses", type=name_list(tuple(LOSSES), "loss"), metavar="a,b",
+                   help="comma-separated losses the function supports (default: all of half_sse, "
                    "sse, mse, bce, cross_entropy that the activations allow)")
     p.add_argument("--networks", type=count_at_least(0), default=20, help="random networks to grade on (default: 20)")
     p.add_argument("--seed", type=count_at_least(0), default=0, help="seed of the random networks (default: 0)")

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from manual_bp.losses import expand_class_indices
+
 
 def _col(v: np.ndarray) -> np.ndarray:
     return v[:, None] if v.ndim == 1 else v
@@ -83,13 +85,6 @@ def _loss_curvature(loss: str, a: np.ndarray, y: np.ndarray, per_batch: float) -
     return h * per_batch
 
 
-def _targets(y: np.ndarray, a: np.ndarray, loss: str) -> np.ndarray:
-    Y = np.asarray(y)
-    if loss == "cross_entropy" and Y.dtype.kind in "iu":
-        return np.eye(a.shape[0])[:, Y.reshape(-1)]
-    return _col(Y.astype(np.float64))
-
-
 def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str, lr: float,
                       ref: dict[str, Any]) -> dict[str, Any]:
     """S for every property and layer: {'z': {l: S}, ..., 'L': S}, from reference values ``ref``."""
@@ -111,7 +106,8 @@ def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reducti
 
     per_batch = 1.0 / a[0].shape[1] if reduction == "mean" else 1.0
     aL = _col(np.asarray(ref["a"][L], dtype=np.float64))
-    curvature = _loss_curvature(loss, aL, _targets(y, aL, loss), per_batch)
+    Y = _col(expand_class_indices(y, loss, aL.shape[0]).astype(np.float64))
+    curvature = _loss_curvature(loss, aL, Y, per_batch)
     M["dL_da"][L] = _col(np.abs(np.asarray(ref["dL_da"][L], dtype=np.float64))) + curvature * M["a"][L]
     for l in range(L, 0, -1):
         if l < L:
