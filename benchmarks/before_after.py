@@ -1,11 +1,11 @@
-"""Before and after: an older manual_bp (and oracle.autograd) against the working tree's, side by side.
+"""Before and after: an older manual_bp (and oracle.references.autograd) against the working tree's, side by side.
 
     python3 benchmarks/before_after.py --rev 18f61c4            # steps and sweep
     python3 benchmarks/before_after.py --rev 18f61c4 --quick    # without the 2048 network
 
 The package at ``--rev`` is copied out of git into a temporary directory under another name
 (manual_bp_before, oracle_autograd_before), so both versions live in one process and are
-timed interleaved, with the torch step and the floor of oracle.bench: the ratios compare
+timed interleaved, with the torch step and the floor of benchmarks/bench.py: the ratios compare
 numbers measured in the same run. Nothing in the working tree is touched.
 """
 
@@ -24,19 +24,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from oracle import bench  # noqa: E402
+import bench  # noqa: E402
 
 
 def export_before(rev: str, into: Path) -> None:
     """manual_bp at ``rev`` as package manual_bp_before, oracle/autograd.py as oracle_autograd_before."""
-    files = subprocess.run(["git", "ls-tree", "-r", "--name-only", rev, "manual_bp"], cwd=ROOT, check=True,
+    files = subprocess.run(["git", "ls-tree", "-r", "--name-only", rev, "manual_bp", "oracle"], cwd=ROOT, check=True,
                            capture_output=True, text=True).stdout.split()
-    for name in [f for f in files if f.endswith(".py")] + ["oracle/autograd.py"]:
+    # oracle's torch reference moved (oracle/autograd.py, later oracle/references/autograd.py)
+    autograd = [f for f in files if f.endswith("autograd.py")]
+    for name in [f for f in files if f.startswith("manual_bp/") and f.endswith(".py")] + autograd:
         text = subprocess.run(["git", "show", f"{rev}:{name}"], cwd=ROOT, check=True, capture_output=True,
                               text=True).stdout
         text = re.sub(r"\bmanual_bp\b", "manual_bp_before", text)
-        target = into / name.replace("manual_bp/", "manual_bp_before/").replace("oracle/autograd.py",
-                                                                                 "oracle_autograd_before.py")
+        target = into / ("oracle_autograd_before.py" if name in autograd else name.replace("manual_bp/",
+                                                                                             "manual_bp_before/"))
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
 
@@ -74,16 +76,17 @@ def steps(before: Any, quick: bool, repeats: int | None, settle: float) -> None:
 
 
 def sweep(old_autograd: Any, networks: int, rounds: int) -> None:
-    """check_case with the old torch_properties against the current one, interleaved by rounds."""
-    import oracle.cases as cases
+    """cross_check with the old torch_properties against the current one, interleaved by rounds."""
+    import oracle.cases
+    import oracle.compare.cross_check as cases
 
     new_tp = cases.torch_properties
-    spec = cases.SweepSpec()
+    spec = oracle.cases.SweepSpec()
     print("\n| dtype | networks | before networks/s | after networks/s | after/before time |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for dtype in bench.DTYPES:
         spec_d = bench.replace(spec, dtype=dtype)
-        all_cases = [cases.random_case(i, spec_d) for i in range(networks)]
+        all_cases = [oracle.cases.random_case(i, spec_d) for i in range(networks)]
         times: dict[str, list[float]] = {"before": [], "after": []}
         for r in range(rounds + 1):
             for name in (["before", "after"] if r % 2 else ["after", "before"]):
@@ -91,7 +94,7 @@ def sweep(old_autograd: Any, networks: int, rounds: int) -> None:
                 try:
                     start = time.perf_counter()
                     for case in all_cases:
-                        cases.check_case(case)
+                        cases.cross_check(case)
                     if r:
                         times[name].append(time.perf_counter() - start)
                 finally:
@@ -104,7 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rev", required=True, help="the git revision to compare with, e.g. 18f61c4")
     parser.add_argument("--quick", action="store_true", help="leave out the 2048-2048-2048-2048 network")
-    parser.add_argument("--repeats", type=int, default=None, help="rounds per size (default: oracle.bench's)")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds per size (default: bench.py's)")
     parser.add_argument("--settle", type=float, default=bench.SETTLE_SECONDS)
     parser.add_argument("--networks", type=int, default=100, help="networks per dtype for the sweep (0: no sweep)")
     parser.add_argument("--no-steps", action="store_true")

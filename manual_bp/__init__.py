@@ -5,10 +5,12 @@
     cache = forward(net, [0.5, 1.0])          # cache.z[1], cache.a[2], cache.sigma_prime[1]
     grads = backward(net, cache, [1.0])       # grads.delta[2], grads.dW[1], grads.db[2]
     net2 = sgd_step(net, grads, lr=0.5)       # Eq. 5, a new Network
+
+The algorithm itself, one method per step of the document, is ``manual_bp.Backprop``.
 """
 
 from manual_bp.activations import ACTIVATIONS
-from manual_bp.backprop import Cache, Gradients, backward, forward
+from manual_bp.backprop import BACKPROP, Backprop, Cache, Gradients, Quantities, backward, forward
 from manual_bp.errors import InputError
 from manual_bp.losses import LOSSES, REDUCTIONS
 from manual_bp.network import Network
@@ -16,16 +18,19 @@ from manual_bp.sgd import TrainResult, sgd_step, train
 
 __all__ = [
     "ACTIVATIONS",
+    "BACKPROP",
     "LOSSES",
     "REDUCTIONS",
+    "Backprop",
     "Cache",
     "Gradients",
     "InputError",
     "Network",
+    "Quantities",
     "TrainResult",
     "backward",
     "forward",
     "sgd_step",
     "train",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -41,17 +41,16 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return a
 
 
-def sigmoid_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """a = sigma(z) and sigma'(z) = a (1 - a), the document's ``a(1 - a)``, from the same a."""
-    a = sigmoid(z)
+def sigmoid_prime_from_a(a: np.ndarray) -> np.ndarray:
+    """sigma'(z) written in a = sigma(z): a (1 - a), the document's ``0.796(1 - 0.796)``."""
     sigma_prime = 1.0 - a
     sigma_prime *= a  # a (1 - a), in the array of 1 - a
-    return a, sigma_prime
+    return sigma_prime
 
 
 def sigmoid_prime(z: np.ndarray) -> np.ndarray:
-    """sigma'(z) = sigma(z) (1 - sigma(z)), the document's ``a(1 - a)``."""
-    return sigmoid_and_prime(z)[1]
+    """sigma'(z) = sigma(z) (1 - sigma(z))."""
+    return sigmoid_prime_from_a(sigmoid(z))
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
@@ -59,15 +58,14 @@ def tanh(z: np.ndarray) -> np.ndarray:
     return np.tanh(z)
 
 
-def tanh_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """a = tanh(z) and tanh'(z) = 1 - a^2 from the same a."""
-    a = np.tanh(z)
-    return a, 1.0 - a * a
+def tanh_prime_from_a(a: np.ndarray) -> np.ndarray:
+    """tanh'(z) written in a = tanh(z): 1 - a^2."""
+    return 1.0 - a * a
 
 
 def tanh_prime(z: np.ndarray) -> np.ndarray:
     """tanh'(z) = 1 - tanh(z)^2."""
-    return tanh_and_prime(z)[1]
+    return tanh_prime_from_a(np.tanh(z))
 
 
 def relu(z: np.ndarray) -> np.ndarray:
@@ -76,7 +74,8 @@ def relu(z: np.ndarray) -> np.ndarray:
 
 
 def relu_prime(z: np.ndarray) -> np.ndarray:
-    """relu'(z) = 1 for z > 0, else 0 (relu'(0) = 0, as torch)."""
+    """relu'(z) = 1 for z > 0, else 0 (relu'(0) = 0, as torch). Also right when given a = relu(z):
+    a > 0 exactly where z > 0."""
     return (z > 0).astype(z.dtype)
 
 
@@ -86,7 +85,7 @@ def leaky_relu(z: np.ndarray) -> np.ndarray:
 
 
 def leaky_relu_prime(z: np.ndarray) -> np.ndarray:
-    """1 for z > 0, else 0.01 (the slope at 0 is 0.01, as torch)."""
+    """1 for z > 0, else 0.01 (the slope at 0 is 0.01, as torch); a > 0 exactly where z > 0."""
     return np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype)
 
 
@@ -125,15 +124,10 @@ def silu(z: np.ndarray) -> np.ndarray:
     return z * sigmoid(z)
 
 
-def silu_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """silu(z) = z sigma(z) and silu'(z) = sigma(z) (1 + z (1 - sigma(z))), one sigma(z) for both."""
-    s = sigmoid(z)
-    return z * s, s * (1.0 + z * (1.0 - s))
-
-
 def silu_prime(z: np.ndarray) -> np.ndarray:
     """silu'(z) = sigma(z) (1 + z (1 - sigma(z)))."""
-    return silu_and_prime(z)[1]
+    s = sigmoid(z)
+    return s * (1.0 + z * (1.0 - s))
 
 
 def gelu(z: np.ndarray) -> np.ndarray:
@@ -141,17 +135,12 @@ def gelu(z: np.ndarray) -> np.ndarray:
     return (0.5 * z * (1.0 + _erf(z / _SQRT2))).astype(z.dtype)
 
 
-def gelu_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """gelu(z) and gelu'(z) = Phi(z) + z phi(z) from one erf(z / sqrt 2), the costly part."""
+def gelu_prime(z: np.ndarray) -> np.ndarray:
+    """gelu'(z) = Phi(z) + z phi(z), phi the standard normal density."""
     e = _erf(z / _SQRT2)
     with np.errstate(over="ignore"):  # z * z = inf for |z| > 1e154 only makes phi = 0
         phi = _INV_SQRT_2PI * np.exp(-0.5 * z * z)
-    return (0.5 * z * (1.0 + e)).astype(z.dtype), (0.5 * (1.0 + e) + z * phi).astype(z.dtype)
-
-
-def gelu_prime(z: np.ndarray) -> np.ndarray:
-    """gelu'(z) = Phi(z) + z phi(z), phi the standard normal density."""
-    return gelu_and_prime(z)[1]
+    return (0.5 * (1.0 + e) + z * phi).astype(z.dtype)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -160,60 +149,53 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=0, keepdims=True)
 
 
-def softmax_and_prime(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """a = softmax(z) and its Jacobian J_ij = d a_i / d z_j = a_i (delta_ij - a_j), from the same a:
-    J is (n, n), or (n, n, m) for a batch."""
-    a = softmax(z)
-    eye = np.eye(z.shape[0], dtype=z.dtype)
-    if z.ndim == 1:
-        return a, a[:, None] * eye - a[:, None] * a[None, :]
-    return a, a[:, None, :] * eye[:, :, None] - a[:, None, :] * a[None, :, :]
+def softmax_prime_from_a(a: np.ndarray) -> np.ndarray:
+    """The Jacobian written in a = softmax(z): J_ij = d a_i / d z_j = a_i (delta_ij - a_j),
+    (n, n) for one example, (n, n, m) for a batch."""
+    eye = np.eye(a.shape[0], dtype=a.dtype)
+    if a.ndim == 1:
+        return a[:, None] * eye - a[:, None] * a[None, :]
+    return a[:, None, :] * eye[:, :, None] - a[:, None, :] * a[None, :, :]
 
 
 def softmax_prime(z: np.ndarray) -> np.ndarray:
     """The Jacobian J_ij = d a_i / d z_j = a_i (delta_ij - a_j): (n, n), or (n, n, m) for a batch."""
-    return softmax_and_prime(z)[1]
+    return softmax_prime_from_a(softmax(z))
 
 
 @dataclass(frozen=True)
 class Activation:
-    """A named pair sigma / sigma'; ``elementwise`` is False only for softmax. ``both``, where
-    given, computes a = sigma(z) and sigma'(z) together, sharing their common work (sigmoid's
-    sigma' is a(1 - a) of the a just computed, not a second exp)."""
+    """A named pair sigma / sigma'; ``elementwise`` is False only for softmax. ``prime_from_a``,
+    where the derivative can be written in the activation a = sigma(z) itself (sigmoid's
+    a (1 - a), tanh's 1 - a^2), computes sigma' from a, as hand calculations and the document do."""
 
     name: str
     sigma: Callable[[np.ndarray], np.ndarray]
     sigma_prime: Callable[[np.ndarray], np.ndarray]
     elementwise: bool = True
-    both: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
-
-    def sigma_and_prime(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(sigma(z), sigma'(z)), bit for bit the same as calling the two one after the other."""
-        if self.both is not None:
-            return self.both(z)
-        return self.sigma(z), self.sigma_prime(z)
+    prime_from_a: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("sigmoid", sigmoid, sigmoid_prime, both=sigmoid_and_prime),
-        Activation("tanh", tanh, tanh_prime, both=tanh_and_prime),
-        Activation("relu", relu, relu_prime),
-        Activation("leaky_relu", leaky_relu, leaky_relu_prime),
-        Activation("identity", identity, identity_prime),
+        Activation("sigmoid", sigmoid, sigmoid_prime, prime_from_a=sigmoid_prime_from_a),
+        Activation("tanh", tanh, tanh_prime, prime_from_a=tanh_prime_from_a),
+        Activation("relu", relu, relu_prime, prime_from_a=relu_prime),
+        Activation("leaky_relu", leaky_relu, leaky_relu_prime, prime_from_a=leaky_relu_prime),
+        Activation("identity", identity, identity_prime, prime_from_a=identity_prime),
         Activation("softplus", softplus, softplus_prime),
         Activation("elu", elu, elu_prime),
-        Activation("silu", silu, silu_prime, both=silu_and_prime),
-        Activation("gelu", gelu, gelu_prime, both=gelu_and_prime),
-        Activation("softmax", softmax, softmax_prime, elementwise=False, both=softmax_and_prime),
+        Activation("silu", silu, silu_prime),
+        Activation("gelu", gelu, gelu_prime),
+        Activation("softmax", softmax, softmax_prime, elementwise=False, prime_from_a=softmax_prime_from_a),
     )
 }
 
 
 def get_activation(name: str, what: str = "activation") -> Activation:
     """Look an activation up by name; an unknown name raises InputError listing the known ones."""
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise InputError(f"{what}: unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
     return ACTIVATIONS[name]
 

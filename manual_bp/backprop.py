@@ -1,34 +1,185 @@
-"""The forward pass and backpropagation, line for line after the document.
+"""The forward pass, backpropagation and the update, line for line after the document.
 
-Shape convention, stated once: one example is a column. A single example x has shape
-(n_0,) and every z^(l), a^(l), delta^(l) then has shape (n_l,); a batch x has shape (n_0, m)
-with the m examples as columns, and every z^(l), a^(l), delta^(l) has shape (n_l, m).
-dL/dW^(l) always has the shape of W^(l) and dL/db^(l) the shape of b^(l).
-All layer numbers are the document's, 1-based: ``cache.z[1]`` is z^(1), ``grads.dW[2]`` is
-dL/dW^(2), and ``cache.a[0]`` is the input x.
+:class:`Backprop` is the algorithm, written once: one method per step of the document
+(z, a, sigma', the loss, Eq. 1, Eq. 2, Eq. 3, Eq. 4, Eq. 5) and three loops that call them
+in the pseudocode's order. Each step reads the quantities computed before it from a
+:class:`Quantities` and returns its own; nothing is validated here (manual_bp.validate does
+that, in :func:`forward`, :func:`backward` and ``sgd_step``), so the same steps also serve
+the mistake catalogue (a subclass overrides one step) and the worked-example recomputation
+(the steps fed printed values).
+
+Shapes: inside the algorithm every per-example quantity is a batch, (n_l, m) with the m
+examples as columns (a softmax layer's sigma' is its Jacobian, (n_l, n_l, m)). The public
+functions accept one example x of shape (n_0,) as well, and then return z^(l), a^(l),
+delta^(l) of shape (n_l,). dL/dW^(l) has the shape of W^(l), dL/db^(l) that of b^(l).
+Layer numbers are the document's, 1-based: ``cache.z[1]`` is z^(1), ``cache.a[0]`` is x.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from manual_bp import validate
 from manual_bp.activations import ACTIVATIONS, apply_sigma_prime
-from manual_bp.errors import InputError, LayerDict, all_finite, require, require_finite
-from manual_bp.losses import check_reduction, expand_class_indices, get_loss, loss_and_grad
+from manual_bp.errors import InputError, LayerDict
+from manual_bp.losses import check_reduction, get_loss
 from manual_bp.network import Network
+
+
+@dataclass
+class Quantities:
+    """Every quantity of one pass through the document, batch layout, keyed by 1-based layer:
+    what the steps of :class:`Backprop` read and write. ``lr`` is the learning rate of the
+    update that follows, when there is one."""
+
+    z: LayerDict = field(default_factory=LayerDict)
+    a: LayerDict = field(default_factory=LayerDict)
+    sigma_prime: LayerDict = field(default_factory=LayerDict)
+    loss: float = float("nan")
+    dL_da: LayerDict = field(default_factory=LayerDict)
+    delta: LayerDict = field(default_factory=LayerDict)
+    dW: LayerDict = field(default_factory=LayerDict)
+    db: LayerDict = field(default_factory=LayerDict)
+    lr: float | None = None
+
+
+def batch_factor(reduction: str, m: int) -> float:
+    """The batch loss is the mean (1/m) or the sum (1) of the m examples' losses."""
+    return 1.0 / m if reduction == "mean" else 1.0
+
+
+def bias_column(b: np.ndarray | None) -> np.ndarray | float:
+    """b^(l) as a column that broadcasts over the batch; a shared bias is a scalar, no bias is 0."""
+    if b is None:
+        return 0.0
+    return b if b.ndim == 0 else b[:, None]
+
+
+class Backprop:
+    """The document's algorithm, one method per step; every step is ``step(net, l, q)``.
+
+    A subclass that overrides one step is that step done another way (oracle.mistakes)."""
+
+    # --- forward pass -----------------------------------------------------------------------
+    def weighted_input(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        """z^(l) = W^(l) a^(l-1) + b^(l)."""
+        z = net.W[l] @ q.a[l - 1]
+        z += bias_column(net.b[l])  # into the product's own array: one new array, not two
+        return z
+
+    def activation(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        """a^(l) = sigma(z^(l))."""
+        return ACTIVATIONS[net.activations[l]].sigma(q.z[l])
+
+    def sigma_prime(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        """sigma'(z^(l)), written in a^(l) where the activation allows (the document's a(1 - a)),
+        else computed from z^(l); softmax's is its Jacobian."""
+        act = ACTIVATIONS[net.activations[l]]
+        return act.prime_from_a(q.a[l]) if act.prime_from_a else act.sigma_prime(q.z[l])
+
+    # --- the loss -----------------------------------------------------------------------------
+    def batch_scale(self, reduction: str, m: int) -> float:
+        """The batch reduction's factor in dL/da^(L): 1/m for mean, 1 for sum."""
+        return batch_factor(reduction, m)
+
+    def loss_gradient(self, net: Network, q: Quantities, Y: np.ndarray, loss: str, reduction: str
+                      ) -> tuple[float, np.ndarray]:
+        """L = loss_function(a^(L), y) and dL/da^(L): each example's term, reduced over the batch."""
+        aL = q.a[net.L]
+        values, grad = get_loss(loss).per_example(aL, Y)
+        grad *= aL.dtype.type(self.batch_scale(reduction, aL.shape[1]))  # a new array, made for this call
+        return float(values.sum() * batch_factor(reduction, aL.shape[1])), grad
+
+    # --- Eq. 1 to Eq. 4 -----------------------------------------------------------------------
+    def output_error(self, net: Network, L: int, q: Quantities) -> np.ndarray:
+        """Eq. 1: delta^(L) = dL/da^(L) ⊙ sigma'(z^(L)) (J^T dL/da^(L) for a softmax output)."""
+        return apply_sigma_prime(q.dL_da[L], q.sigma_prime[L])
+
+    def output_gradients(self, net: Network, L: int, q: Quantities) -> tuple[np.ndarray, np.ndarray | None]:
+        """Eq. 3 and Eq. 4 for the output layer, which the pseudocode's loop never reaches."""
+        return self.weight_gradient(net, L, q), self.bias_gradient(net, L, q)
+
+    def backpropagate(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        """Eq. 2, first half: dL/da^(l) = (W^(l+1))^T delta^(l+1)."""
+        return net.W[l + 1].T @ q.delta[l + 1]
+
+    def hidden_error(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        """Eq. 2, second half: delta^(l) = dL/da^(l) ⊙ sigma'(z^(l))."""
+        return apply_sigma_prime(q.dL_da[l], q.sigma_prime[l])
+
+    def weight_gradient(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        """Eq. 3: dL/dW^(l) = delta^(l) (a^(l-1))^T, summed over the batch by the product."""
+        return q.delta[l] @ q.a[l - 1].T
+
+    def bias_gradient(self, net: Network, l: int, q: Quantities) -> np.ndarray | None:
+        """Eq. 4: dL/db^(l) = delta^(l), summed over the batch (a shared bias also over the units)."""
+        b = net.b[l]
+        return None if b is None else np.asarray(q.delta[l].sum(axis=None if b.ndim == 0 else 1))
+
+    # --- Eq. 5 -------------------------------------------------------------------------------
+    def update(self, param: np.ndarray, grad: np.ndarray, eta: np.floating) -> np.ndarray:
+        """Eq. 5: W^(l) - eta dL/dW^(l), written into the new array of eta dL/dW^(l)."""
+        step = np.asarray(eta * grad)
+        return np.subtract(param, step, out=step)
+
+    def update_bias(self, b: np.ndarray, grad: np.ndarray, eta: np.floating) -> np.ndarray:
+        """Eq. 5 for the bias: b^(l) - eta dL/db^(l)."""
+        return self.update(b, grad, eta)
+
+    # --- the pseudocode's three loops ---------------------------------------------------------
+    def forward_pass(self, net: Network, X: np.ndarray, q: Quantities | None = None) -> Quantities:
+        """# Forward Pass, with a^(0) = x of shape (n_0, m)."""
+        q = Quantities(a=LayerDict({0: X})) if q is None else q
+        for l in range(1, net.L + 1):                           # for l = 1 to L:
+            q.z[l] = self.weighted_input(net, l, q)             #     z[l] = W[l] * a[l-1] + b[l]
+            q.a[l] = self.activation(net, l, q)                 #     a[l] = activation(z[l])
+            q.sigma_prime[l] = self.sigma_prime(net, l, q)      #     (kept: activation_derivative(z[l]))
+        return q
+
+    def backward_pass(self, net: Network, q: Quantities, Y: np.ndarray, loss: str, reduction: str) -> Quantities:
+        """# Compute Loss, # Backward Pass: fills q.loss, dL_da, delta, dW, db for l = L..1."""
+        L = net.L
+        q.loss, q.dL_da[L] = self.loss_gradient(net, q, Y, loss, reduction)  # L = loss_function(a[L], y)
+        q.delta[L] = self.output_error(net, L, q)               # delta[L] = dL/da[L] * activation_derivative(z[L])
+        q.dW[L], q.db[L] = self.output_gradients(net, L, q)     # (not in the pseudocode: see the errata)
+        for l in range(L - 1, 0, -1):                           # for l = L-1 to 1:
+            q.dL_da[l] = self.backpropagate(net, l, q)          #     delta[l] = (W[l+1].T * delta[l+1])
+            q.delta[l] = self.hidden_error(net, l, q)           #                * activation_derivative(z[l])
+            q.dW[l] = self.weight_gradient(net, l, q)           #     dW[l] = delta[l] * a[l-1].T
+            q.db[l] = self.bias_gradient(net, l, q)             #     db[l] = delta[l]
+        return q
+
+    def update_pass(self, net: Network, q: Quantities, eta: np.floating, update_biases: bool = True
+                    ) -> tuple[LayerDict, LayerDict]:
+        """# Update Parameters: W'^(l) and b'^(l) for l = 1..L (a bias left out stays as it is)."""
+        W, b = LayerDict(), LayerDict()
+        for l in range(1, net.L + 1):                           # for l = 1 to L:
+            W[l] = self.update(net.W[l], q.dW[l], eta)          #     W[l] -= learning_rate * dW[l]
+            keep = net.b[l] is None or not update_biases
+            b[l] = net.b[l] if keep else self.update_bias(net.b[l], q.db[l], eta)  # b[l] -= learning_rate * db[l]
+        return W, b
+
+
+BACKPROP = Backprop()  # the algorithm manual_bp's functions run
+
+
+# ---------------------------------------------------------------------------------------------
+# The public functions: validate, run the algorithm, report what overflowed
 
 
 @dataclass(frozen=True)
 class Cache:
     """What the forward pass keeps for the backward pass: z^(l), a^(l) (a^(0) = x) and
-    sigma'(z^(l)) (for softmax, its Jacobian: one more axis of size n_l)."""
+    sigma'(z^(l)) (for softmax, its Jacobian: one more axis of size n_l), and the network
+    they were computed with."""
 
     z: LayerDict
     a: LayerDict
     sigma_prime: LayerDict
     single: bool  # True when x was one example of shape (n_0,)
+    net: Network | None = field(default=None, repr=False, compare=False)
 
     @property
     def output(self) -> np.ndarray:
@@ -48,91 +199,36 @@ class Gradients:
     db: LayerDict
 
 
-def _as_batch(value: np.ndarray, single: bool) -> np.ndarray:
-    """View one example of shape (n,) as a batch of one, shape (n, 1); a batch is left as is."""
-    return value[..., None] if single else value
+def as_given(values: LayerDict, single: bool) -> LayerDict:
+    """Per-example quantities in the caller's layout: one example loses its batch axis again."""
+    return LayerDict({l: v[..., 0] for l, v in values.items()}) if single else values
 
 
-def _as_given(value: np.ndarray, single: bool) -> np.ndarray:
-    """Undo :func:`_as_batch`: drop the batch axis of a single example."""
-    return value[..., 0] if single else value
+def as_batch(values: LayerDict, single: bool) -> LayerDict:
+    """The caller's per-example quantities as batches: one example (n,) becomes (n, 1)."""
+    return LayerDict({l: v[..., None] for l, v in values.items()}) if single else values
 
 
-def _bias_term(bias: np.ndarray | None) -> np.ndarray | float:
-    """b^(l) as a column that broadcasts over the batch; a shared bias is a scalar, no bias is 0."""
-    if bias is None:
-        return 0.0
-    return bias if bias.ndim == 0 else bias[:, None]
-
-
-def check_input(net: Network, x: object) -> tuple[np.ndarray, bool]:
-    """x as an (n_0, m) array of the network's dtype, and whether it was one example."""
-    try:
-        X = np.asarray(x, dtype=net.dtype)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"x: expected an array of numbers, got {type(x).__name__} ({exc})") from None
-    n0 = net.sizes[0]
-    require(X.ndim in (1, 2), f"x: expected shape ({n0},) or ({n0}, m), got shape {X.shape}")
-    require(X.shape[0] == n0, f"x: expected {n0} rows (n_0 = {n0} inputs), got shape {X.shape}")
-    require(X.ndim == 1 or X.shape[1] >= 1, f"x: expected at least one example (column), got shape {X.shape}")
-    require_finite("x", X)
-    return _as_batch(X, X.ndim == 1), X.ndim == 1
-
-
-def check_targets(net: Network, y: object, loss: str, m: int, single: bool) -> np.ndarray:
-    """y as an (n_L, m) array; for cross_entropy, class indices of shape (m,) become one-hot."""
-    get_loss(loss)
-    nL = net.sizes[-1]
-    Y = np.asarray(y)
-    want = f"({nL},)" if single else f"({nL}, {m})"
-    if loss == "cross_entropy" and Y.dtype.kind in "iu":
-        require(Y.shape == (() if single else (m,)),
-                f"y: class indices must have shape {'()' if single else f'({m},)'}, got shape {Y.shape}")
-        bad = (Y < 0) | (Y >= nL)
-        if bad.any():
-            raise InputError(f"y: class index out of range 0..{nL - 1}: got {np.atleast_1d(Y)[np.atleast_1d(bad)][0]}")
-        return expand_class_indices(Y, loss, nL, net.dtype)
-    try:
-        Y = Y.astype(net.dtype)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"y: expected an array of numbers, got {y!r} ({exc})") from None
-    require(Y.shape == ((nL,) if single else (nL, m)), f"y: expected shape {want}, got shape {Y.shape}")
-    require_finite("y", Y)
-    if loss in ("bce", "cross_entropy"):
-        bad = (Y < 0) | (Y > 1)
-        if bad.any():
-            raise InputError(f"y: {loss} targets must lie in [0, 1], got {Y[bad].flat[0]}")
-    return _as_batch(Y, single)
+def first_overflow(where: str, **quantities: LayerDict) -> None:
+    """Raise InputError naming the first quantity (in the order given, layers L..1) that is not finite."""
+    for symbol, values in quantities.items():
+        for l in sorted(values, reverse=True):
+            if values[l] is not None and not validate.all_finite(values[l]):
+                name = symbol.replace("_", "/")
+                raise InputError(f"{where}: {name}^({l}) overflowed to inf or NaN; inputs, weights or targets "
+                                 "are too large")
 
 
 def forward(net: Network, x: object) -> Cache:
     """The forward pass: for l = 1..L, z^(l) = W^(l) a^(l-1) + b^(l) and a^(l) = sigma(z^(l)),
     with a^(0) = x; also keeps sigma'(z^(l)) for Eq. 1 and Eq. 2."""
-    A0, single = check_input(net, x)
-    z, a, sigma_prime = LayerDict(), LayerDict({0: A0}), LayerDict()
+    X, single = validate.inputs(net, x)
+    with np.errstate(over="ignore", invalid="ignore"):  # what overflowed is reported just below
+        q = BACKPROP.forward_pass(net, X)
     for l in range(1, net.L + 1):
-        act = ACTIVATIONS[net.activations[l]]
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
-            z[l] = net.W[l] @ a[l - 1]  # forward: z = W a + b ...
-            z[l] += _bias_term(net.b[l])  # ... adding b in place, into the product's own array
-        if not all_finite(z[l]):
+        if not validate.all_finite(q.z[l]):
             raise InputError(f"forward: z^({l}) overflowed to inf; inputs or weights are too large")
-        a[l], sigma_prime[l] = act.sigma_and_prime(z[l])  # activation: a = sigma(z); and sigma'(z)
-    for cached in (z, a, sigma_prime):
-        for l in cached:
-            cached[l] = _as_given(cached[l], single)
-    return Cache(z, a, sigma_prime, single)
-
-
-def _check_overflow(loss_value: float, dL_da: LayerDict, delta: LayerDict, dW: LayerDict, db: LayerDict) -> None:
-    """Raise InputError naming the first quantity that overflowed to inf or NaN (huge |z| or targets)."""
-    if not np.isfinite(loss_value):
-        raise InputError(f"backward: the loss L overflowed to {loss_value}; outputs or targets are too large")
-    for symbol, values in (("dL/da", dL_da), ("delta", delta), ("dL/dW", dW), ("dL/db", db)):
-        for l in sorted(values, reverse=True):
-            if values[l] is not None and not all_finite(values[l]):
-                raise InputError(f"backward: {symbol}^({l}) overflowed to inf or NaN; inputs, weights or targets "
-                                 "are too large")
+    return Cache(as_given(q.z, single), as_given(q.a, single), as_given(q.sigma_prime, single), single, net)
 
 
 def backward(net: Network, cache: Cache, y: object, loss: str = "half_sse", reduction: str = "mean") -> Gradients:
@@ -145,34 +241,27 @@ def backward(net: Network, cache: Cache, y: object, loss: str = "half_sse", redu
                                                             bias also sums over its units)
     The document's pseudocode computes Eq. 3 and Eq. 4 inside its loop ``for l = L-1 to 1``, so
     it never sets dW[L] and db[L]; its worked example does compute them, and so does this
-    function, for every layer including the output layer L.
+    function, for every layer including the output layer L (Backprop.output_gradients).
 
     loss: half_sse, sse, mse, bce or cross_entropy; reduction over the batch: mean or sum."""
     check_reduction(reduction)
-    L, single = net.L, cache.single
+    get_loss(loss)
+    if not isinstance(cache, Cache):
+        raise InputError(f"cache: expected the Cache that forward(net, x) returns, got {type(cache).__name__}")
     cache_sizes = tuple(cache.a[l].shape[0] for l in sorted(cache.a))
-    require(cache_sizes == net.sizes,
-            f"cache: expected a forward pass of this network (sizes {net.sizes}), got one of sizes {cache_sizes}")
-    a = LayerDict({l: _as_batch(cache.a[l], single) for l in cache.a})
-    sigma_prime = LayerDict({l: _as_batch(cache.sigma_prime[l], single) for l in cache.sigma_prime})
-    Y = check_targets(net, y, loss, a[0].shape[1], single)
-    delta, dL_da, dW, db = LayerDict(), LayerDict(), LayerDict(), LayerDict()
-
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by _check_overflow
-        loss_value, dL_da[L] = loss_and_grad(loss, a[L], Y, reduction)
-        delta[L] = apply_sigma_prime(dL_da[L], sigma_prime[L])  # Eq. 1
-        for l in range(L - 1, 0, -1):  # the pseudocode's "for l = L-1 to 1"
-            dL_da[l] = net.W[l + 1].T @ delta[l + 1]  # Eq. 2: (W^(l+1))^T delta^(l+1) ...
-            delta[l] = apply_sigma_prime(dL_da[l], sigma_prime[l])  # Eq. 2: ... ⊙ sigma'(z^(l))
-        for l in range(L, 0, -1):  # every layer, the output layer L included
-            dW[l] = delta[l] @ a[l - 1].T  # Eq. 3
-            if net.b[l] is not None:
-                db[l] = np.asarray(delta[l].sum(axis=None if net.b[l].ndim == 0 else 1))  # Eq. 4
-            else:
-                db[l] = None
-    _check_overflow(loss_value, dL_da, delta, dW, db)
-
-    for per_layer in (delta, dL_da):
-        for l in per_layer:
-            per_layer[l] = _as_given(per_layer[l], single)
-    return Gradients(loss_value, delta, dL_da, dW, db)
+    if cache_sizes != net.sizes:
+        raise InputError(f"cache: expected a forward pass of this network (sizes {net.sizes}), got one of sizes "
+                         f"{cache_sizes}")
+    if cache.net is not None:
+        validate.same_network(net, cache.net)
+    single = cache.single
+    q = Quantities(as_batch(cache.z, single), as_batch(cache.a, single), as_batch(cache.sigma_prime, single))
+    Y = validate.targets(net, y, loss, q.a[0].shape[1], single)
+    validate.probabilities(loss, q.a[net.L], net.L)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported by first_overflow
+        BACKPROP.backward_pass(net, q, Y, loss, reduction)
+    if not np.isfinite(q.loss):
+        raise InputError(f"backward: the loss L overflowed to {q.loss}; outputs or targets are too large")
+    # dL/da^(l) need not be looked at: inf or NaN there makes delta^(l) = dL/da^(l) ⊙ sigma' inf or NaN too.
+    first_overflow("backward", delta=q.delta, dL_dW=q.dW, dL_db=q.db)
+    return Gradients(q.loss, as_given(q.delta, single), as_given(q.dL_da, single), q.dW, q.db)

@@ -79,7 +79,7 @@ LOSSES: dict[str, Loss] = {
 
 def get_loss(name: str) -> Loss:
     """Look a loss up by name; an unknown name raises InputError listing the known ones."""
-    if name not in LOSSES:
+    if not isinstance(name, str) or name not in LOSSES:
         raise InputError(f"loss: unknown loss {name!r}; known: {', '.join(LOSSES)}")
     return LOSSES[name]
 
@@ -87,7 +87,7 @@ def get_loss(name: str) -> Loss:
 def expand_class_indices(y: object, loss: str, n: int, dtype: type[np.floating] = np.float64) -> np.ndarray:
     """y as an array; for cross_entropy, integer class indices (shape (m,) or ()) become one-hot
     columns of shape (n, m), the layout of every other target. Nothing is checked here
-    (manual_bp.backprop.check_targets checks first)."""
+    (manual_bp.validate.targets checks first)."""
     Y = np.asarray(y)
     if loss == "cross_entropy" and Y.dtype.kind in "iu":
         return np.eye(n, dtype=dtype)[:, Y.reshape(-1)]
@@ -96,16 +96,5 @@ def expand_class_indices(y: object, loss: str, n: int, dtype: type[np.floating] 
 
 def check_reduction(reduction: str) -> None:
     """Raise InputError unless ``reduction`` is 'mean' or 'sum'."""
-    if reduction not in REDUCTIONS:
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise InputError(f"reduction: expected one of {', '.join(REDUCTIONS)}, got {reduction!r}")
-
-
-def loss_and_grad(name: str, a: np.ndarray, y: np.ndarray, reduction: str = "mean") -> tuple[float, np.ndarray]:
-    """The batch loss L and dL/da^(L) for a of shape (n, m) and y of shape (n, m).
-
-    ``mean``: L = (1/m) sum_k l_k and dL/da = (1/m) dl/da; ``sum``: L = sum_k l_k."""
-    check_reduction(reduction)
-    values, grad = get_loss(name).per_example(a, y)
-    scale = 1.0 / a.shape[1] if reduction == "mean" else 1.0
-    grad *= a.dtype.type(scale)  # grad is a new array, made by per_example for this call
-    return float(values.sum() * scale), grad

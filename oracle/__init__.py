@@ -1,0 +1,1 @@
+"""The oracle: references, comparison, worked examples, mistakes and grading, reports, training checks, the CLI."""

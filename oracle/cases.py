@@ -1,33 +1,71 @@
-"""Cases to check: the document's 2-2-1 example and seeded random networks, and the check
-that runs one case against its references."""
+"""Cases to check, built in one place: the document's 2-2-1 example, seeded random networks,
+and hand-picked shapes. A case is a network, its data and the settings of one training step."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
-from manual_bp import document
 from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import require
 from manual_bp.losses import LOSSES, REDUCTIONS
-from manual_bp.network import Network
-from oracle.autograd import torch_properties
-from oracle.compare import Case, Record, case_scales, compare_properties, manual_properties
-from oracle.tolerance import FLOAT32, policy_for
+from manual_bp.network import BIAS_KINDS, INITS, Network
 
 ALL_ACTIVATIONS = tuple(ACTIVATIONS)
 ALL_LOSSES = tuple(LOSSES)
 OUTPUT_FOR_LOSS = {"bce": "sigmoid", "cross_entropy": "softmax"}  # losses on probabilities
-BIAS_KINDS = ("per_unit", "shared", "none")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One network and the data to run it on: everything a check needs."""
+
+    case_id: str
+    net: Network
+    x: np.ndarray
+    y: np.ndarray
+    loss: str = "half_sse"
+    reduction: str = "mean"
+    lr: float = 0.1
+    update_biases: bool = True
+    seed: int | None = None
+
+    @property
+    def batch(self) -> int:
+        """The number of examples m (1 for a single example of shape (n_0,))."""
+        return 1 if np.ndim(self.x) == 1 else np.shape(self.x)[1]
+
+    def describe(self) -> dict[str, Any]:
+        """The network and settings as plain fields, for a record or a table row."""
+        net = self.net
+        return {
+            "case": self.case_id,
+            "seed": self.seed,
+            "sizes": "-".join(map(str, net.sizes)),
+            "activations": ",".join(net.activations.values()),
+            "bias": ",".join(net.bias_kind(l) for l in net.W),
+            "loss": self.loss,
+            "reduction": self.reduction,
+            "batch": self.batch,
+            "dtype": np.dtype(net.dtype).name,
+        }
+
+    def about(self) -> str:
+        """The case in a few words: 'sizes 2-2-1, sigmoid,sigmoid, half_sse/mean, batch 1'."""
+        d = self.describe()
+        return f"sizes {d['sizes']}, {d['activations']}, {d['loss']}/{d['reduction']}, batch {d['batch']}"
 
 
 def document_case() -> Case:
-    """The document's 2-2-1 sigmoid example: x = [0.5, 1.0], y = 1.0, half_sse, eta = 0.5."""
-    return Case("document-2-2-1", document.document_network(), np.array(document.X), np.array(document.Y),
-                document.LOSS, "mean", document.LEARNING_RATE)
+    """The document's 2-2-1 sigmoid example: x = [0.5, 1.0], y = 1.0, half_sse, eta = 0.5 (read
+    from the shipped worked example seed-2-2-1, the one place it is stored)."""
+    from oracle.worked.format import packaged_example
+
+    ex = packaged_example("seed-2-2-1")
+    return Case("document-2-2-1", ex.net, ex.x, ex.y, ex.loss, ex.reduction, ex.lr, ex.update_biases)
 
 
 @dataclass(frozen=True)
@@ -58,6 +96,20 @@ class SweepSpec:
         require(len(self.activations) > 0 and len(self.losses) > 0, "activations and losses must not be empty")
 
 
+def draw_targets(rng: np.random.Generator, loss: str, n_out: int, m: int | None, labels: str = "indices"
+                 ) -> np.ndarray:
+    """Targets a loss accepts, for m examples (None: one example given as a vector): class
+    labels for cross_entropy ('indices' of shape (m,), or 'one_hot' columns), U(0, 1) for bce,
+    N(0, 1) for the others."""
+    shape = (n_out,) if m is None else (n_out, m)
+    if loss == "cross_entropy":
+        drawn = rng.integers(0, n_out, size=() if m is None else (m,))
+        return drawn if labels == "indices" else np.eye(n_out)[:, drawn]
+    if loss == "bce":
+        return rng.uniform(0.0, 1.0, size=shape)
+    return rng.normal(size=shape)
+
+
 def random_case(seed: int, spec: SweepSpec = SweepSpec()) -> Case:
     """One random network and data set, fully determined by ``seed`` and ``spec``.
 
@@ -76,43 +128,19 @@ def random_case(seed: int, spec: SweepSpec = SweepSpec()) -> Case:
     m = int(rng.integers(spec.batch[0], spec.batch[1] + 1))
     single = m == 1 and bool(rng.integers(0, 2))
     bias = str(rng.choice(BIAS_KINDS))
-    net = Network.random(sizes, acts, init=str(rng.choice(["uniform", "glorot", "he"])), seed=seed,
-                         dtype=spec.dtype, bias=bias)
+    net = Network.random(sizes, acts, init=str(rng.choice(list(INITS))), seed=seed, dtype=spec.dtype, bias=bias)
     x = rng.normal(size=(sizes[0],) if single else (sizes[0], m))
-    out_shape = (sizes[-1],) if single else (sizes[-1], m)
-    if loss == "cross_entropy":
-        labels = rng.integers(0, sizes[-1], size=() if single else (m,))
-        y = labels if seed % 2 == 0 else np.eye(sizes[-1])[:, labels]
-    elif loss == "bce":
-        y = rng.uniform(0.0, 1.0, size=out_shape)
-    else:
-        y = rng.normal(size=out_shape)
+    y = draw_targets(rng, loss, sizes[-1], None if single else m, "indices" if seed % 2 == 0 else "one_hot")
     reduction = str(rng.choice(list(spec.reductions)))
     return Case(f"{spec.dtype}-{seed}", net, x, y, loss, reduction, spec.lr, seed=seed)
 
 
-def check_case(case: Case) -> list[Record]:
-    """manual_bp against torch autograd in the network's own dtype; a float32 network also
-    against torch in float64 (the truth for the same numbers), so reports show what float32
-    itself costs."""
-    manual = manual_properties(case)
-    args = (case.net, case.x, case.y, case.loss, case.reduction, case.lr, case.update_biases)
-    if case.net.dtype == np.float64:
-        return compare_properties(case, manual, torch_properties(*args), "torch", policy_for(case.net.dtype))
-    truth = torch_properties(*args, dtype=torch.float64)
-    scales = case_scales(case, truth)  # the magnitudes, once, from the float64 values
-    return (compare_properties(case, manual, torch_properties(*args), "torch", FLOAT32, scales=scales)
-            + compare_properties(case, manual, truth, "torch float64", FLOAT32, scales=scales))
-
-
-def run_sweep(n: int, seed: int = 0, spec: SweepSpec = SweepSpec(),
-              progress: Callable[[int, int], None] | None = None) -> list[Record]:
-    """Check n random networks with seeds seed, seed + 1, ...; ``progress(done, n)`` after each."""
-    spec.validate()
-    require(n >= 0, f"networks: expected a non-negative count, got {n}")
-    records: list[Record] = []
-    for i in range(n):
-        records += check_case(random_case(seed + i, spec))
-        if progress is not None:
-            progress(i + 1, n)
-    return records
+def hand_case(case_id: str, sizes: Sequence[int], activations: Sequence[str], loss: str, reduction: str,
+              batch: int | None, seed: int, bias: str = "per_unit", labels: str = "indices", lr: float = 0.1) -> Case:
+    """A seeded glorot network of the given shape; ``batch=None`` means one example given as a
+    vector (n_0,); targets as :func:`draw_targets`."""
+    rng = np.random.default_rng(seed)
+    net = Network.random(list(sizes), list(activations), init="glorot", seed=seed, bias=bias)
+    x = rng.normal(size=(sizes[0],) if batch is None else (sizes[0], batch))
+    y = draw_targets(rng, loss, sizes[-1], batch, labels)
+    return Case(case_id, net, x, y, loss, reduction, lr=lr, seed=seed)

@@ -1,0 +1,75 @@
+"""The ``manual-bp`` command: one module per group of subcommands, each with
+``register(subparsers)``, which sets ``run`` (a function of the parsed args returning an exit
+code) as its parser's default.
+
+Exit codes: 0 everything passed, 1 a discrepancy (or a wrong value) was found, 2 bad usage or
+bad input -- always one clear line on stderr, never a traceback. Only what a command needs is
+imported when it runs: --help and usage errors never load torch, pandas or matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from manual_bp.errors import InputError
+from oracle.cli import grade_cmd, mutants_cmd, report_cmd, worked_cmd
+
+COMMANDS = (report_cmd, mutants_cmd, grade_cmd, worked_cmd)  # in the order --help lists them
+EXTRAS = ("torch", "pandas", "matplotlib")  # the [oracle] extra: what a command may need beyond numpy
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the option, then exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand."""
+    parser = OneLineParser(prog="manual-bp", description="Hand-coded backpropagation, cross-checked against "
+                           "PyTorch autograd and finite differences.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 pass, 1 discrepancy, 2 bad input)."""
+    parser = build_parser()
+    try:
+        args, unknown = parser.parse_known_args(argv)
+    except SystemExit as exc:  # argparse exits on --help (0) and usage errors (2)
+        return int(exc.code or 0)
+    if unknown:  # name the subcommand the stray option was given to, not just "manual-bp"
+        prog = f"manual-bp {args.command}" if args.command else "manual-bp"
+        print(f"{prog}: error: unrecognized arguments: {' '.join(unknown)} (see {prog} --help)", file=sys.stderr)
+        return 2
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args))
+    except InputError as exc:
+        print(f"manual-bp {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name not in EXTRAS:
+            raise
+        print(f"manual-bp {args.command}: needs {exc.name}, which is not installed; install the oracle's "
+              f"dependencies with: pip install 'manual-bp[oracle]'", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (`manual-bp example | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush cannot fail
+        return 1
+    except KeyboardInterrupt:
+        print(f"manual-bp {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The argument types every subcommand shares: each rejects a bad value with one line
+(argparse's ArgumentTypeError), which the parser prints with exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+
+def count_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum, else ArgumentTypeError (one line, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
+
+
+def name_list(known: Sequence[str], what: str) -> Callable[[str], tuple[str, ...]]:
+    """An argparse type: a comma-separated list of names, each one of ``known``."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(n.strip() for n in text.split(",") if n.strip())
+        if not names:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {what}s, got {text!r}")
+        for n in names:
+            if n not in known:
+                raise argparse.ArgumentTypeError(f"unknown {what} {n!r}; known: {', '.join(known)}")
+        return names
+
+    parse.__name__ = what
+    return parse
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """'2-5' -> (2, 5), '3' -> (3, 3); both ends integers with 1 <= LO <= HI."""
+    lo_text, sep, hi_text = text.partition("-")
+    try:
+        lo = int(lo_text)
+        hi = int(hi_text) if sep else lo
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO-HI (two integers, e.g. 1-6), got {text!r}") from None
+    if not 1 <= lo <= hi:
+        raise argparse.ArgumentTypeError(f"expected LO-HI with 1 <= LO <= HI, got {text!r}")
+    return lo, hi
+
+
+def out_dir(text: str) -> Path:
+    """An argparse type: a directory to write into (it may not exist yet), not a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"expected a directory, got the file {text!r}")
+    return path

@@ -1,0 +1,93 @@
+"""``manual-bp check`` and ``manual-bp solve``: worked-example files.
+
+    manual-bp check FILE.toml [--out DIR]          judge every printed number (exit 1 if one is wrong)
+    manual-bp check --example seed-2-2-1           a worked example shipped with the package
+    manual-bp check --list-examples                the shipped examples
+    manual-bp solve FILE.toml --digits 4 [--carry-rounding] [--out FILE.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from manual_bp.errors import InputError
+from oracle.cli.args import count_at_least
+from oracle.worked.format import WorkedExample, load_example, packaged_example, packaged_examples
+
+
+def _example(args: argparse.Namespace) -> WorkedExample:
+    """The file named on the command line, or the shipped example named by --example."""
+    if args.file and args.example:
+        raise InputError("give either FILE or --example NAME, not both")
+    if args.example:
+        return packaged_example(args.example)
+    if not args.file:
+        raise InputError(f"FILE: missing; give a worked-example file or --example NAME "
+                         f"(shipped: {', '.join(packaged_examples())})")
+    return load_example(args.file)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Judge every printed number; 0 when none is wrong, 1 when one is (2 on a bad file, by the CLI)."""
+    if args.list_examples:
+        print("\n".join(packaged_examples()))
+        return 0
+    from oracle.worked.judge import judge
+
+    result = judge(_example(args), with_torch=args.torch)
+    print(result.terminal())
+    if args.out:
+        for path in result.write(Path(args.out)):
+            print(f"wrote {path}")
+    return result.exit_code
+
+
+def run_solve(args: argparse.Namespace) -> int:
+    """Write the worked solution in Markdown to stdout or to --out."""
+    from oracle.worked.solve import solve
+
+    solution = solve(_example(args), args.digits, args.carry_rounding)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(solution.markdown, encoding="utf-8")
+        print(f"wrote {out}")
+    else:
+        sys.stdout.write(solution.markdown)
+    return 0
+
+
+def _source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="?", metavar="FILE.toml", help="a worked-example file (format: README)")
+    parser.add_argument("--example", metavar="NAME", help="a worked example shipped with the package instead of "
+                        "FILE, e.g. seed-2-2-1 (see check --list-examples)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``check`` and ``solve`` subcommands."""
+    p = subparsers.add_parser(
+        "check", help="judge every number of a worked example: correct, rounding carried, or wrong",
+        description="Judge every printed number of a worked-example file: correct (the exact value at the "
+                    "printed digits), rounding carried (what the formula gives from the example's own earlier "
+                    "printed values), or wrong (with the classic mistake it matches). Exit 0 when nothing is "
+                    "wrong, 1 when something is, 2 on a bad file.")
+    _source(p)
+    p.add_argument("--out", metavar="DIR", help="also write check_<name>.csv and check_<name>.md into DIR")
+    p.add_argument("--list-examples", action="store_true", help="list the shipped examples and exit")
+    p.add_argument("--torch", action="store_true", help="add PyTorch autograd's value of every quantity (a torch "
+                   "column in the report; loads torch, a few seconds)")
+    p.set_defaults(run=run_check)
+
+    s = subparsers.add_parser(
+        "solve", help="write a complete worked solution (Markdown with LaTeX)",
+        description="Write the worked solution of a worked-example file in the document's order (forward "
+                    "pass, loss, backward steps, update), every number computed exactly and rounded for "
+                    "display, or with --carry-rounding rounded at each step the way hand calculations are.")
+    _source(s)
+    s.add_argument("--digits", type=count_at_least(0), default=4, help="decimal places shown (default 4)")
+    s.add_argument("--carry-rounding", action="store_true",
+                   help="round every quantity as it is computed and carry the rounded value on")
+    s.add_argument("--out", metavar="FILE.md", help="write the Markdown here instead of to stdout")
+    s.set_defaults(run=run_solve)

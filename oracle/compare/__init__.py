@@ -1,0 +1,1 @@
+"""Comparison: records, the tolerance policy and its comparison scales, and the cross-check against torch."""

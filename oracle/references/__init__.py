@@ -1,0 +1,1 @@
+"""The independent references: PyTorch autograd and central finite differences."""

@@ -1,0 +1,143 @@
+"""The judgement of a worked example as rows, a terminal table, Markdown and CSV."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from oracle.text import csv_text, markdown_table, plain_table, write_atomically
+from oracle.worked.format import WorkedExample
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+VERDICTS = ("correct", "rounding carried", "wrong")
+COLUMNS = ("quantity", "element", "claimed", "exact", "torch", "difference", "digits", "verdict", "explanation",
+           "recomputed", "mistake")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+@dataclass
+class Row:
+    """The judgement of one printed element."""
+
+    key: str
+    index: tuple[int, ...]
+    quantity: str
+    element: str
+    claimed: str
+    digits: int
+    exact: float
+    torch: float
+    difference: float
+    verdict: str
+    explanation: str
+    recomputed: float
+    recomputed_range: tuple[float, float]
+    inputs: list[str] = field(default_factory=list)
+    mistakes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The element as a user reads it: delta^(1)[0]."""
+        return self.quantity + self.element
+
+    def as_row(self) -> dict[str, Any]:
+        """The CSV row: the report's columns, in order."""
+        return {"quantity": self.quantity, "element": self.element, "claimed": self.claimed, "exact": self.exact,
+                "torch": self.torch, "difference": self.difference, "digits": self.digits,
+                "verdict": self.verdict, "explanation": self.explanation, "recomputed": self.recomputed,
+                "mistake": self.mistakes[0] if self.mistakes else ""}
+
+
+@dataclass
+class Judgement:
+    """Every printed element of a worked example with its verdict, in the document's order."""
+
+    example: WorkedExample
+    rows: list[Row]
+    with_torch: bool = False
+
+    @property
+    def wrong(self) -> list[Row]:
+        """The rows judged wrong."""
+        return [r for r in self.rows if r.verdict == "wrong"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing is wrong, 1 when something is (the command's exit code)."""
+        return 1 if self.wrong else 0
+
+    def counts(self) -> dict[str, int]:
+        """How many rows got each verdict."""
+        return {v: sum(r.verdict == v for r in self.rows) for v in VERDICTS}
+
+    def frame(self) -> pd.DataFrame:
+        """One row per printed element, the report's columns, as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame([r.as_row() for r in self.rows], columns=list(COLUMNS))
+
+    def summary(self) -> str:
+        """One line: how many printed values got which verdict."""
+        c = self.counts()
+        return (f"{len(self.rows)} printed values: {c['correct']} correct, {c['rounding carried']} rounding carried, "
+                f"{c['wrong']} wrong")
+
+    def terminal(self) -> str:
+        """A table for the terminal, then the explanation of every value that is not correct."""
+        table = [[r.name, r.claimed, _fmt(r.exact), f"{r.difference:+.2g}", r.digits, r.verdict] for r in self.rows]
+        lines = [self.example.title, "",
+                 plain_table(["quantity", "claimed", "exact", "difference", "digits", "verdict"], table,
+                             right=(1, 2, 3, 4)),
+                 "", self.summary() + "."]
+        notes = [r for r in self.rows if r.verdict != "correct"]
+        if notes:
+            lines += [""] + [f"{r.name} = {r.claimed}: {r.verdict.upper() if r.verdict == 'wrong' else r.verdict}: "
+                             f"{r.explanation}" for r in notes]
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        """The report in Markdown: the verdict counts, the rule, and every row."""
+        ex, net = self.example, self.example.net
+        headers = ["quantity", "element", "claimed", "exact", *(["torch"] if self.with_torch else []), "difference",
+                   "digits", "verdict", "explanation"]
+        rows = [[r.quantity, r.element, r.claimed, f"{r.exact:.10g}", *([f"{r.torch:.10g}"] if self.with_torch else []),
+                 f"{r.difference:+.3g}", str(r.digits), f"**{r.verdict}**" if r.verdict == "wrong" else r.verdict,
+                 r.explanation] for r in self.rows]
+        setting = (f"sizes {'-'.join(map(str, net.sizes))}, activations {', '.join(net.activations.values())}, "
+                   f"loss {ex.loss} ({ex.reduction} over {ex.batch} example{'s' if ex.batch > 1 else ''}), "
+                   f"learning rate {ex.lr if ex.lr is not None else '-'}, biases "
+                   f"{', '.join(net.bias_kind(l) for l in net.W)}"
+                   f"{'' if ex.update_biases else ' (not updated)'}")
+        torch_note = " `torch` is PyTorch autograd's value." if self.with_torch else ""
+        parts = [f"# Check of a worked example: {ex.title}",
+                 f"`{ex.name}`: {setting}." + (f" Source: {ex.source}." if ex.source else ""),
+                 f"**{self.summary()}.**",
+                 "Each printed number is judged at its own printed digits. *correct*: the exact value (manual_bp, "
+                 "float64) rounded half away from zero to those digits is the printed number. *rounding carried*: "
+                 "not correct, but the formula fed the example's own earlier printed values gives the printed "
+                 "number, allowing for the rounding of those inputs (first order). *wrong*: neither; the "
+                 "explanation names the classic mistake it matches, where one does." + torch_note
+                 + " `difference` is claimed - exact. Layers are 1-based, element indices 0-based.",
+                 markdown_table(headers, rows)]
+        return "\n\n".join(parts) + "\n"
+
+    def csv(self) -> str:
+        """The CSV: one row per printed element, floats at full precision (empty: not computed)."""
+        rows = [[None if isinstance(v, float) and math.isnan(v) else v for v in r.as_row().values()]
+                for r in self.rows]
+        return csv_text(COLUMNS, rows)
+
+    def write(self, out: str | Path, stem: str | None = None) -> list[Path]:
+        """Write check_<name>.csv and check_<name>.md into ``out``, each complete or not at all."""
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = stem or f"check_{self.example.name}"
+        return [write_atomically(folder / f"{stem}.csv", self.csv()),
+                write_atomically(folder / f"{stem}.md", self.markdown())]
