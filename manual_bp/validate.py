@@ -47,7 +47,7 @@ def _describe(value: object) -> str:
     return text if len(text) <= 60 else f"{type(value).__name__} {text[:50]}..."
 
 
-def _numbers_of(name: str, value: object) -> np.ndarray:
+def real_array(name: str, value: object) -> np.ndarray:
     """``value`` as an ndarray of real numbers (integers or floats), without conversion of
     anything that is not one; InputError otherwise."""
     if "numpy.ma" in sys.modules and isinstance(value, np.ma.MaskedArray):
@@ -112,7 +112,7 @@ def all_finite(array: np.ndarray) -> bool:
 def float_array(name: str, value: object, dt: type[np.floating], copy: bool = True) -> np.ndarray:
     """``value`` as a finite array of dtype ``dt`` (a new one unless copy=False and it already is
     one); a value too large for float32 is named as such rather than as inf."""
-    raw = _numbers_of(name, value)
+    raw = real_array(name, value)
     if raw.dtype == dt:
         array = raw.copy() if copy and raw is value else raw  # np.asarray made a new array of anything else
     else:

@@ -136,11 +136,12 @@ def random_case(seed: int, spec: SweepSpec = SweepSpec()) -> Case:
 
 
 def hand_case(case_id: str, sizes: Sequence[int], activations: Sequence[str], loss: str, reduction: str,
-              batch: int | None, seed: int, bias: str = "per_unit", labels: str = "indices", lr: float = 0.1) -> Case:
+              batch: int | None, seed: int, bias: str = "per_unit", labels: str = "indices", lr: float = 0.1,
+              dtype: str = "float64") -> Case:
     """A seeded glorot network of the given shape; ``batch=None`` means one example given as a
     vector (n_0,); targets as :func:`draw_targets`."""
     rng = np.random.default_rng(seed)
-    net = Network.random(list(sizes), list(activations), init="glorot", seed=seed, bias=bias)
+    net = Network.random(list(sizes), list(activations), init="glorot", seed=seed, bias=bias, dtype=dtype)
     x = rng.normal(size=(sizes[0],) if batch is None else (sizes[0], batch))
     y = draw_targets(rng, loss, sizes[-1], batch, labels)
     return Case(case_id, net, x, y, loss, reduction, lr=lr, seed=seed)
