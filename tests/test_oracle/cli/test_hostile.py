@@ -9,12 +9,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from oracle.grading import grade
 from torch import nn
 
 from manual_bp import InputError, Network, backward, forward, sgd_step, train
 from oracle.cases import SweepSpec
 from oracle.cli import main
+from oracle.grading import grade
 from oracle.training.torch_step import check_torch_step
 
 
