@@ -64,16 +64,42 @@ def _cross_entropy(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return value, grad.astype(a.dtype)
 
 
+def _bce_terms(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        log_a = np.maximum(np.log(a), BCE_LOG_FLOOR)
+        log_1ma = np.maximum(np.log(1.0 - a), BCE_LOG_FLOOR)
+    return -(y * log_a + (1.0 - y) * log_1ma) / a.shape[0]
+
+
+def _cross_entropy_terms(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(y != 0, y * np.log(a), 0.0)
+
+
+# Each output unit's share of an example's loss (l_k = the sum of the column), as hand
+# calculations print them (E_o1 = 1/2 (t_1 - o_1)^2): the same formulas as above, term by term.
+_TERMS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "half_sse": lambda a, y: 0.5 * (a - y) ** 2,
+    "sse": lambda a, y: (a - y) ** 2,
+    "mse": lambda a, y: (a - y) ** 2 / a.shape[0],
+    "bce": _bce_terms,
+    "cross_entropy": _cross_entropy_terms,
+}
+
+
 @dataclass(frozen=True)
 class Loss:
-    """A named loss: ``per_example(a, y)`` gives (l_k for each example, dl_k/da)."""
+    """A named loss: ``per_example(a, y)`` gives (l_k for each example, dl_k/da); ``terms(a, y)``
+    each output unit's share of l_k, shape (n, m)."""
 
     name: str
     per_example: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    terms: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 LOSSES: dict[str, Loss] = {
-    f.__name__[1:]: Loss(f.__name__[1:], f) for f in (_half_sse, _sse, _mse, _bce, _cross_entropy)
+    f.__name__[1:]: Loss(f.__name__[1:], f, _TERMS[f.__name__[1:]])
+    for f in (_half_sse, _sse, _mse, _bce, _cross_entropy)
 }
 
 

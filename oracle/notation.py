@@ -12,22 +12,31 @@ import re
 # update, and the loss after the update.
 PROPERTIES = ("z", "a", "sigma_prime", "L", "dL_da", "delta", "dW", "db", "W_new", "b_new")
 QUANTITIES = (*PROPERTIES, "L_new")
-PER_EXAMPLE = ("z", "a", "sigma_prime", "dL_da", "delta")  # one column per example of the batch
+PER_EXAMPLE = ("z", "a", "sigma_prime", "dL_da", "delta", "z_terms", "dL_da_terms", "L_terms", "exp_z", "sum_exp_z",
+               "a_new")  # one column per example of the batch
+# What worked examples print inside a step: the terms of a sum, the softmax's parts, the outputs
+# after the update.
+INTERMEDIATES = ("z_terms", "dL_da_terms", "L_terms", "exp_z", "sum_exp_z", "a_new")
 EQUATIONS = ("forward", "loss", "Eq. 1", "Eq. 2", "Eq. 3", "Eq. 4", "Eq. 5")
 
 _TEXT = {"z": "z^({l})", "a": "a^({l})", "sigma_prime": "sigma'(z^({l}))", "dL_da": "dL/da^({l})",
          "delta": "delta^({l})", "dW": "dL/dW^({l})", "db": "dL/db^({l})", "W_new": "W'^({l})", "b_new": "b'^({l})",
-         "L": "L", "L_new": "L'"}
+         "L": "L", "L_new": "L'", "z_terms": "z^({l}) terms", "dL_da_terms": "dL/da^({l}) terms",
+         "L_terms": "L terms", "exp_z": "exp(z^({l}))", "sum_exp_z": "sum exp(z^({l}))", "a_new": "a'^({l})"}
 _SHORT = {"z": "z", "a": "a", "sigma_prime": "sigma'", "L": "L", "dL_da": "dL/da", "delta": "delta", "dW": "dL/dW",
-          "db": "dL/db", "W_new": "W'", "b_new": "b'", "L_new": "L'"}
+          "db": "dL/db", "W_new": "W'", "b_new": "b'", "L_new": "L'", "z_terms": "z terms",
+          "dL_da_terms": "dL/da terms", "L_terms": "L terms", "exp_z": "exp(z)", "sum_exp_z": "sum exp(z)",
+          "a_new": "a'"}
 _LATEX = {"z": "z^{{({l})}}_{{{s}}}", "a": "a^{{({l})}}_{{{s}}}", "sigma_prime": "\\sigma'(z^{{({l})}})_{{{s}}}",
           "dL_da": "\\partial L/\\partial a^{{({l})}}_{{{s}}}", "delta": "\\delta^{{({l})}}_{{{s}}}",
           "dW": "\\partial L/\\partial w^{{({l})}}_{{{s}}}", "db": "\\partial L/\\partial b^{{({l})}}_{{{s}}}",
           "W_new": "w'^{{({l})}}_{{{s}}}", "b_new": "b'^{{({l})}}_{{{s}}}"}
 
-_KEY = re.compile(r"^(?:(?P<prop>z|a|sigma_prime|dL_da|delta|dW|db)(?P<layer>[1-9]\d*)"
-                  r"|(?P<param>W|b)(?P<player>[1-9]\d*)_new|(?P<loss>L|L_new))$")
-KEY_FORMS = "z{l}, a{l}, sigma_prime{l}, L, dL_da{l}, delta{l}, dW{l}, db{l}, W{l}_new, b{l}_new, L_new"
+_KEY = re.compile(r"^(?:(?P<prop>z|a|sigma_prime|dL_da|delta|dW|db|exp_z|sum_exp_z)(?P<layer>[1-9]\d*)"
+                  r"|(?P<param>W|b|a)(?P<player>[1-9]\d*)_new|(?P<terms>z|dL_da)(?P<tlayer>[1-9]\d*)_terms"
+                  r"|(?P<loss>L|L_new|L_terms))$")
+KEY_FORMS = ("z{l}, a{l}, sigma_prime{l}, L, dL_da{l}, delta{l}, dW{l}, db{l}, W{l}_new, b{l}_new, L_new; and the "
+             "intermediates z{l}_terms, dL_da{l}_terms, L_terms, exp_z{l}, sum_exp_z{l}, a{l}_new")
 
 
 def symbol(prop: str, layer: int | None = None) -> str:
@@ -58,13 +67,13 @@ def latex(prop: str, layer: int | None, index: tuple[int, ...], softmax: bool = 
 
 def equation(prop: str, layer: int | None, L: int) -> str:
     """The document's equation that produces a quantity: forward, loss, Eq. 1 .. Eq. 5."""
-    if prop in ("z", "a", "sigma_prime"):
+    if prop in ("z", "a", "sigma_prime", "z_terms", "exp_z", "sum_exp_z"):
         return "forward"
-    if prop in ("L", "L_new"):
+    if prop in ("L", "L_new", "L_terms"):
         return "loss"
-    if prop in ("dL_da", "delta"):
+    if prop in ("dL_da", "delta", "dL_da_terms"):
         return "Eq. 1" if layer == L else "Eq. 2"
-    return {"dW": "Eq. 3", "db": "Eq. 4", "W_new": "Eq. 5", "b_new": "Eq. 5"}[prop]
+    return {"dW": "Eq. 3", "db": "Eq. 4", "W_new": "Eq. 5", "b_new": "Eq. 5", "a_new": "Eq. 5"}[prop]
 
 
 def parse_key(key: str) -> tuple[str, int | None]:
@@ -77,6 +86,8 @@ def parse_key(key: str) -> tuple[str, int | None]:
         return match["loss"], None
     if match["param"]:
         return match["param"] + "_new", int(match["player"])
+    if match["terms"]:
+        return match["terms"] + "_terms", int(match["tlayer"])
     return match["prop"], int(match["layer"])
 
 
@@ -84,8 +95,10 @@ def key(prop: str, layer: int | None) -> str:
     """The file key of a quantity: ('dW', 1) -> 'dW1', ('W_new', 2) -> 'W2_new', ('L', None) -> 'L'."""
     if layer is None:
         return prop
-    if prop in ("W_new", "b_new"):
+    if prop in ("W_new", "b_new", "a_new"):
         return f"{prop[0]}{layer}_new"
+    if prop in ("z_terms", "dL_da_terms"):
+        return f"{prop[:-6]}{layer}_terms"
     return f"{prop}{layer}"
 
 

@@ -59,3 +59,17 @@ def out_dir(text: str) -> Path:
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"expected a directory, got the file {text!r}")
     return path
+
+
+def write_output(option: str, path: str | Path, text: str) -> Path:
+    """Write a command's output file whole or not at all (oracle.text.write_atomically), creating
+    its folder; a path that cannot be written is one line naming the option (InputError)."""
+    from manual_bp.errors import InputError
+    from oracle.text import write_atomically
+
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return write_atomically(target, text)
+    except OSError as exc:
+        raise InputError(f"{option}: cannot write {str(path)!r}: {exc.strerror or exc}") from None

@@ -21,7 +21,7 @@ from typing import Any
 from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import InputError, require
 from manual_bp.losses import LOSSES
-from oracle.cli.args import count_at_least, name_list
+from oracle.cli.args import count_at_least, name_list, write_output
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -107,13 +107,7 @@ def run(args: argparse.Namespace) -> int:
     result = grade(func, args.activations, args.losses, args.networks, args.seed, **options(args))
     print(result.report(verbose=args.verbose))
     if args.json:
-        from oracle.text import write_atomically
-
-        try:
-            write_atomically(Path(args.json), result.json())
-        except OSError as exc:
-            raise InputError(f"--json: cannot write {args.json!r}: {exc.strerror or exc}") from None
-        print(f"wrote {args.json}")
+        print(f"wrote {write_output('--json', args.json, result.json())}")
     return 0 if result.passed else 1
 
 

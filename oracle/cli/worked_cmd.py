@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from manual_bp.errors import InputError
-from oracle.cli.args import count_at_least
+from oracle.cli.args import count_at_least, write_output
 from oracle.worked.format import WorkedExample, load_example, packaged_example, packaged_examples
 
 
@@ -41,6 +41,8 @@ def run_check(args: argparse.Namespace) -> int:
     if args.out:
         for path in result.write(Path(args.out)):
             print(f"wrote {path}")
+    if args.json:
+        print(f"wrote {write_output('--json', args.json, result.json())}")
     return result.exit_code
 
 
@@ -50,10 +52,7 @@ def run_solve(args: argparse.Namespace) -> int:
 
     solution = solve(_example(args), args.digits, args.carry_rounding)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(solution.markdown, encoding="utf-8")
-        print(f"wrote {out}")
+        print(f"wrote {write_output('--out', args.out, solution.markdown)}")
     else:
         sys.stdout.write(solution.markdown)
     return 0
@@ -75,6 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "wrong, 1 when something is, 2 on a bad file.")
     _source(p)
     p.add_argument("--out", metavar="DIR", help="also write check_<name>.csv and check_<name>.md into DIR")
+    p.add_argument("--json", metavar="FILE", help="also write the judgement as JSON (schema manual-bp/check/1, "
+                   "docs/worked-examples.md)")
     p.add_argument("--list-examples", action="store_true", help="list the shipped examples and exit")
     p.add_argument("--torch", action="store_true", help="add PyTorch autograd's value of every quantity (a torch "
                    "column in the report; loads torch, a few seconds)")

@@ -73,6 +73,23 @@ class SigmaPrimeAtA(Mistaken):
         return ACTIVATIONS[net.activations[l]].sigma_prime(q.a[l])  # MISTAKE: sigma'(a^(l)), not sigma'(z^(l))
 
 
+class SigmaPrimeFormulaAtZ(Mistaken):
+    """The reverse of SigmaPrimeAtA: sigma' written in terms of the output, a(1 - a) or 1 - a^2,
+    but fed z^(l): z(1 - z) for sigmoid, 1 - z^2 for tanh (relu and identity are unchanged)."""
+
+    CHANGED = ("sigmoid", "tanh", "softmax")
+
+    def applicable(self, net: Network) -> None:
+        if not any(a in self.CHANGED for a in net.activations.values()):
+            raise NotApplicableError("sigma_prime_formula_at_z: needs a sigmoid, tanh or softmax layer")
+
+    def sigma_prime(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        act = ACTIVATIONS[net.activations[l]]
+        if act.name in self.CHANGED and act.prime_from_a is not None:
+            return act.prime_from_a(q.z[l])  # MISTAKE: the formula in a, fed z
+        return super().sigma_prime(net, l, q)
+
+
 class WeightsOfWrongLayer(Mistaken):
     """Eq. 2 with W^(l) where W^(l+1) belongs: dL/da^(l) = (W^(l))^T delta^(l+1)."""
 
@@ -209,6 +226,48 @@ class SoftmaxElementwise(Mistaken):
         return super().sigma_prime(net, l, q)
 
 
+class SoftmaxAsRatio(Mistaken):
+    """softmax without its exponentials: a_i = z_i / sum_j z_j."""
+
+    def activation(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        if net.activations[l] == "softmax":
+            return q.z[l] / q.z[l].sum(axis=0, keepdims=True)  # MISTAKE: no e^z
+        return super().activation(net, l, q)
+
+
+class LogTenInLoss(Mistaken):
+    """The logarithm of bce or cross-entropy taken to base 10: L and dL/da divided by ln 10."""
+
+    def loss_gradient(self, net: Network, q: Quantities, Y: np.ndarray, loss: str, reduction: str
+                      ) -> tuple[float, np.ndarray]:
+        L_value, grad = super().loss_gradient(net, q, Y, loss, reduction)
+        if loss in ("bce", "cross_entropy"):
+            return L_value / np.log(10.0), grad / np.log(10.0)  # MISTAKE: log10 for ln
+        return L_value, grad
+
+
+class OutputDeltaAMinusY(Mistaken):
+    """delta^(L) = a^(L) - y whatever the loss and the output: right only for softmax with
+    cross-entropy (and sigmoid with bce); with another pair the sigma' or the softmax is skipped."""
+
+    def loss_gradient(self, net: Network, q: Quantities, Y: np.ndarray, loss: str, reduction: str
+                      ) -> tuple[float, np.ndarray]:
+        L_value, _ = super().loss_gradient(net, q, Y, loss, reduction)
+        aL = q.a[net.L]
+        return L_value, (aL - Y) * aL.dtype.type(self.batch_scale(reduction, aL.shape[1]))  # MISTAKE: a - y
+
+    def output_error(self, net: Network, L: int, q: Quantities) -> np.ndarray:
+        return q.dL_da[L].copy()  # MISTAKE (the same one): delta^(L) is that a - y, no sigma' applied
+
+
+class Eq2WithoutSum(Mistaken):
+    """Eq. 2 with one term of its sum: dL/da^(l)_i = W^(l+1)_1i delta^(l+1)_1, the next layer's
+    first unit only."""
+
+    def backpropagate(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        return net.W[l + 1][:1].T @ q.delta[l + 1][:1]  # MISTAKE: the sum over k reduced to k = 1
+
+
 @dataclass(frozen=True)
 class Mistake:
     """One catalogued mistake: a short id, one line saying what is wrong, the equation it
@@ -235,6 +294,8 @@ MISTAKES: dict[str, Mistake] = {
                 SigmaPrimeForgottenInHidden()),
         Mistake("sigma_prime_at_a", "sigma' evaluated at a instead of z: sigma'(a^(l)), e.g. a(1-a) applied to a",
                 "Eq. 1", SigmaPrimeAtA()),
+        Mistake("sigma_prime_formula_at_z", "sigma' written in a but fed z: z(1 - z) for sigmoid, 1 - z^2 for "
+                "tanh", "Eq. 1", SigmaPrimeFormulaAtZ()),
         Mistake("wrong_layer_weights", "W^(l) used instead of W^(l+1) in Eq. 2: dL/da^(l) = (W^(l))^T delta^(l+1)",
                 "Eq. 2", WeightsOfWrongLayer()),
         Mistake("transpose_missing", "the transpose missing in Eq. 2: dL/da^(l) = W^(l+1) delta^(l+1)", "Eq. 2",
@@ -267,6 +328,14 @@ MISTAKES: dict[str, Mistake] = {
         Mistake("softmax_elementwise",
                 "softmax treated as elementwise: sigma' = a(1 - a), the Jacobian's diagonal only", "Eq. 1",
                 SoftmaxElementwise()),
+        Mistake("softmax_as_ratio", "softmax without its exponentials: a_i = z_i / sum_j z_j", "forward pass",
+                SoftmaxAsRatio()),
+        Mistake("log10_in_loss", "log10 instead of ln in bce or cross-entropy: L and dL/da divided by ln 10",
+                "loss", LogTenInLoss()),
+        Mistake("output_delta_a_minus_y", "delta^(L) = a - y with a loss and output for which it is not "
+                "(the sigma' or the softmax skipped)", "Eq. 1", OutputDeltaAMinusY()),
+        Mistake("eq2_without_sum", "Eq. 2 without its sum over the next layer's units: only k = 1's term",
+                "Eq. 2", Eq2WithoutSum()),
     )
 }
 

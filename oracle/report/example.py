@@ -41,7 +41,7 @@ def example_table(with_fd: bool = True) -> pd.DataFrame:
         for index in np.ndindex(exact.shape):
             text = str(shown[index])
             digits = decimals_of(text)
-            at_digits = half_up(float(exact[index]), -digits)  # the rule manual-bp check uses
+            at_digits = half_up(float(exact[index]), -digits)  # a hand calculation's rounding
             suffix = f"[{','.join(map(str, index))}]" if exact.size > 1 else ""
             rows.append({
                 "quantity": notation.symbol(prop, layer) + suffix,

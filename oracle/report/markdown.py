@@ -107,7 +107,8 @@ def report_markdown(df: pd.DataFrame, example: pd.DataFrame | None, metadata: di
         parts += ["## The document's 2-2-1 example",
                   "Each number the document prints, next to the exact value. The exact value is rounded to the "
                   "printed digits in decimal arithmetic, half away from zero (decimal.ROUND_HALF_UP on the "
-                  "value read to 12 significant digits, as manual-bp check judges 'correct'); "
+                  "value read to 12 significant digits; manual-bp check's 'correct' also allows the exact value's "
+                  "own float64 error, which moves no digit here); "
                   "'matches' says whether that gives the printed value. The document rounds each "
                   "step and carries the rounded value on, so some printed digits differ from the exact ones.",
                   example_markdown(example)]

@@ -1,5 +1,11 @@
-"""Why a printed number is wrong: the classic mistakes and simple slips whose value it matches,
-and the earlier wrong printed values it follows from."""
+"""Why a printed number is wrong, judged where the author made it: from that step's own printed
+inputs (the same replay that judged it), each catalogued mistake's step, then the slips of a
+hand calculation (a sign, a factor 2 or 1/2, a factor m or 1/m, another element's value, one
+term of a sum with its sign flipped, another unit's weights in the forward pass, an update from
+the wrong weight, truncation, rounding twice, two digits transposed), then the earlier wrong
+printed values it follows from; and when nothing matches, an arithmetic slip with the value the
+formula gives. The catalogue applied to the exact network, as a last resort, catches mistakes
+made consistently from the start (a wrong formula used throughout)."""
 
 from __future__ import annotations
 
@@ -8,74 +14,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from manual_bp.activations import get_activation
 from manual_bp.errors import InputError
 from oracle.mistakes.catalogue import MISTAKES, NotApplicableError
-from oracle.worked.format import WorkedExample
+from oracle.worked import intermediates as parts
+from oracle.worked.format import WorkedExample, parse_key
 from oracle.worked.replay import replay
-from oracle.worked.rounding import printed
+from oracle.worked.rounding import half_up, printed, rounded_twice, truncated
 from oracle.worked.values import by_key, case_of
 
-Catalogue = list[tuple[str, str, dict[str, np.ndarray]]]
 Used = dict[str, np.ndarray]
+Catalogue = list[tuple[str, str, dict[str, np.ndarray]]]
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A value a classic mistake gives for one element."""
+    """A value a mistake or a slip gives for one element."""
 
     name: str
     description: str
-    value: float
-
-
-def catalogue(ex: WorkedExample) -> Catalogue:
-    """Every catalogued mistake that runs on this example, as (name, description, values by key)."""
-    case = case_of(ex)
-    out = []
-    for name, mistake in MISTAKES.items():
-        try:
-            props = mistake.run(case)
-        except (NotApplicableError, InputError, ValueError, IndexError):
-            continue
-        out.append((name, f"{mistake.description} ({mistake.equation})", by_key(ex, props)))
-    return out
-
-
-def slips(ex: WorkedExample, key: str, exact: float) -> list[Candidate]:
-    """The simple slips: a factor 2 or 1/2 (the 1/2 of the loss dropped or doubled), the sign,
-    and a factor m or 1/m (sum instead of mean, or the other way round)."""
-    is_loss = key in ("L", "L_new")
-    out = [
-        Candidate("factor_2", "the 1/2 dropped: twice the exact loss" if is_loss else
-                  "twice the exact value (a factor 2 too many, as when the 1/2 of the loss is dropped)", 2 * exact),
-        Candidate("factor_half", "the 1/2 doubled: half the exact loss" if is_loss else
-                  "half the exact value (a factor 1/2 too many, as when the 1/2 is applied twice)", exact / 2),
-        Candidate("sign", "the sign flipped", -exact),
-    ]
-    m = ex.batch
-    if m > 1:
-        if ex.reduction == "mean":
-            out.append(Candidate("sum_not_mean", f"summed over the batch instead of averaged (x m = {m})", m * exact))
-        else:
-            out.append(Candidate("mean_not_sum", f"averaged over the batch instead of summed (/ m = {m})", exact / m))
-    return out
-
-
-def matches(ex: WorkedExample, key: str, index: tuple[int, ...], claimed: float, exact: float, half: float,
-            allowance: float, mistakes: Catalogue) -> list[Candidate]:
-    """The mistakes whose value for this element agrees with the claim (within half a unit of its
-    last digit plus the carried-rounding allowance), closest first; the catalogue before the
-    simple slips. A mistake that does not move this element by more than half a unit is skipped."""
-    found: list[tuple[int, float, Candidate]] = []
-    listed = [Candidate(name, description, float(values[key][index]))
-              for name, description, values in mistakes
-              if key in values and values[key].ndim == len(index)]  # a sigma' without the Jacobian axis: skip
-    for order, c in enumerate(listed + slips(ex, key, exact)):
-        if abs(c.value - exact) <= half or not np.isfinite(c.value):
-            continue
-        if abs(claimed - c.value) <= allowance:
-            found.append((0 if order < len(listed) else 1, abs(claimed - c.value), c))
-    return [c for _, _, c in sorted(found, key=lambda t: (t[0], t[1]))]
+    value: float  # (local_mistakes: the whole quantity's array)
+    spread: float = 1.0  # how the rounding of the printed inputs reaches it: the slip's own factor
 
 
 def fixer(used: Used) -> Callable[[str, np.ndarray], np.ndarray]:
@@ -88,20 +47,203 @@ def fixer(used: Used) -> Callable[[str, np.ndarray], np.ndarray]:
     return fix
 
 
-def with_value(used: Used, key: str, index: tuple[int, ...], value: float) -> Used:
-    """``used`` with one element replaced."""
+def with_value(used: Used, key: str, index: tuple[int, ...], value: float, shape: tuple[int, ...] = ()
+               ) -> Used:
+    """``used`` with one element replaced (of a quantity of ``shape`` when it has none yet)."""
     changed = dict(used)
-    changed[key] = used[key].copy()
+    changed[key] = used[key].copy() if key in used else np.full(shape, np.nan)
     changed[key][index] = value
     return changed
 
 
-def follows_wrong(ex: WorkedExample, key: str, index: tuple[int, ...], used: Used,
-                  wrong: dict[tuple[str, tuple[int, ...]], str], claimed: float, allowance: float
-                  ) -> list[tuple[str, tuple[int, ...], str]]:
-    """The earlier wrong printed values that, fed forward as printed, give this claim."""
-    if not wrong:
+def local_mistakes(ex: WorkedExample, key: str, used: Used) -> dict[str, Candidate]:
+    """Each catalogued mistake's step fed the example's printed inputs: what it gives for the whole
+    quantity ``key`` (the quantity's own printed elements not fed, so each is its formula's)."""
+    own = dict(used)
+    own.pop(key, None)
+    out = {}
+    for name, mistake in MISTAKES.items():
+        try:
+            mistake.algorithm.applicable(ex.net)
+            value = replay(ex, fixer(own), until=key, algorithm=mistake.algorithm).computed[key]
+        except (NotApplicableError, InputError, ValueError, IndexError):
+            continue
+        if value.shape == ex.shape_of(key):
+            out[name] = Candidate(name, f"{mistake.description} ({mistake.equation})", value)
+    return out
+
+
+def _terms(ex: WorkedExample, key: str, index: tuple[int, ...], fed: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The terms the printed inputs give for an element that is a sum (z, dL/da), or None."""
+    prop, l = parse_key(key)
+    col = (lambda v: v[..., None]) if ex.single else (lambda v: v)
+    if prop == "z":
+        terms = parts.z_terms(ex.net.W[l], ex.net.b[l], col(fed[f"a{l - 1}"]))
+    elif prop == "dL_da" and l < ex.net.L and f"delta{l + 1}" in fed:
+        terms = parts.dL_da_terms(ex.net.W[l + 1], col(fed[f"delta{l + 1}"]))
+    else:
+        return None
+    return terms[index[0], :, 0] if ex.single else terms[index[0], :, index[-1]]
+
+
+def slips(ex: WorkedExample, key: str, index: tuple[int, ...], r: float, base: np.ndarray,
+          fed: dict[str, np.ndarray], used: Used) -> list[Candidate]:
+    """The slips of a hand calculation on the value the formula gives from the printed inputs."""
+    is_loss = key in ("L", "L_new")
+    out = factor_slips(ex, r, is_loss)
+    for other in np.ndindex(base.shape):
+        if other != index:
+            out.append(Candidate("swapped_index", f"the value of element [{','.join(map(str, other))}] (indices "
+                                 "swapped)", float(base[other])))
+    out += _sum_slips(ex, key, index, r, fed)
+    prop, l = parse_key(key)
+    if prop == "z":
+        out += _other_unit(ex, l, index, fed)
+    if prop == "a" and is_unprinted(used, f"z{l}", index):
+        out += _through_activation(ex, l, index, fed)
+    if prop == "W_new":
+        out += _wrong_weight(ex, l, index, fed)
+    return out
+
+
+def _sum_slips(ex: WorkedExample, key: str, index: tuple[int, ...], r: float, fed: dict[str, np.ndarray]
+               ) -> list[Candidate]:
+    """One term of a sum (z, dL/da) with its sign flipped, or left out."""
+    terms = _terms(ex, key, index, fed)
+    out = []
+    for j, term in enumerate(() if terms is None else terms):
+        out.append(Candidate("term_sign_flipped", f"term {j + 1} of the sum with its sign flipped",
+                             r - 2 * float(term)))
+        out.append(Candidate("term_dropped", f"term {j + 1} of the sum left out", r - float(term)))
+    return out
+
+
+def is_unprinted(used: Used, key: str, index: tuple[int, ...]) -> bool:
+    """Whether the example printed no value for this element (the formula's own value is fed)."""
+    fed = used.get(key)
+    return fed is None or bool(np.isnan(fed[index]))
+
+
+def _through_activation(ex: WorkedExample, l: int, index: tuple[int, ...], fed: dict[str, np.ndarray]
+                        ) -> list[Candidate]:
+    """The slips of an unprinted z^(l) seen through an elementwise activation in the printed a^(l)."""
+    act = get_activation(ex.net.activations[l])
+    if not act.elementwise:
         return []
+    z = float(np.asarray(fed[f"z{l}"])[index]) if f"z{l}" in fed else None
+    if z is None:
+        return []
+    wrong_z = _sum_slips(ex, f"z{l}", index, z, fed) + _other_unit(ex, l, index, fed)
+    return [Candidate(c.name, f"{c.description} in the unprinted z^({l}), then {act.name}",
+                      float(act.sigma(np.asarray(c.value)))) for c in wrong_z]
+
+
+def factor_slips(ex: WorkedExample, value: float, is_loss: bool) -> list[Candidate]:
+    """A factor 2 or 1/2 (the 1/2 of the loss dropped or doubled), the sign, m or 1/m (sum vs mean)."""
+    out = [Candidate("factor_2", "the 1/2 dropped: twice the value" if is_loss else
+                     "twice the value (a factor 2 too many, as when the 1/2 of the loss is dropped)", 2 * value, 2.0),
+           Candidate("factor_half", "the 1/2 doubled: half the value" if is_loss else
+                     "half the value (a factor 1/2 too many, as when the 1/2 is applied twice)",
+                     value / 2, 0.5),
+           Candidate("sign", "the sign flipped", -value)]
+    m = ex.batch
+    if m > 1:
+        out.append(Candidate("sum_not_mean", f"summed over the batch instead of averaged (x m = {m})", m * value, m)
+                   if ex.reduction == "mean" else
+                   Candidate("mean_not_sum", f"averaged over the batch instead of summed (/ m = {m})", value / m,
+                             1 / m))
+    return out
+
+
+def _other_unit(ex: WorkedExample, l: int, index: tuple[int, ...], fed: dict[str, np.ndarray]) -> list[Candidate]:
+    """z_i computed with another unit's weights (a swapped weight in the forward pass)."""
+    a_prev = fed[f"a{l - 1}"]
+    a_col = a_prev if ex.single else a_prev[:, index[-1]]
+    i, W, b = index[0], ex.net.W[l], ex.net.b[l]
+    bias = 0.0 if b is None else float(b if b.ndim == 0 else b[i])
+    out = [Candidate("swapped_weights", f"z^({l})_{i + 1} through unit {k + 1}'s weights (a weight index swapped)",
+                     float(W[k] @ a_col) + bias) for k in range(W.shape[0]) if k != i]
+    if W.shape[0] == W.shape[1]:
+        out.append(Candidate("transposed_weights", f"the forward pass through (W^({l}))^T", float(W[:, i] @ a_col)
+                             + bias))
+    return out
+
+
+def _wrong_weight(ex: WorkedExample, l: int, index: tuple[int, ...], fed: dict[str, np.ndarray]) -> list[Candidate]:
+    """W'_ij = W_pq - eta dL/dW_ij: the update started from the wrong weight."""
+    W, g = ex.net.W[l], fed[f"dW{l}"][index]
+    return [Candidate("update_from_wrong_weight", f"the update from weight [{','.join(map(str, p))}]: "
+                      f"W_{''.join(str(i + 1) for i in p)} - eta dL/dW_{''.join(str(i + 1) for i in index)}",
+                      float(W[p] - ex.lr * g)) for p in np.ndindex(W.shape) if p != index]
+
+
+def rounding_slip(text: str, r: float, exponent: int) -> tuple[str, str] | None:
+    """A claim the recomputation gives when truncated, rounded twice, or with two digits swapped:
+    (name, one line), or None."""
+    q = printed(text)
+    if truncated(r, exponent) == q and half_up(r, exponent) != q:
+        return "truncated", f"truncated instead of rounded: {r:.6g} cut at its digits is {text}"
+    if rounded_twice(r, exponent) == q and half_up(r, exponent) != q:
+        return "rounded_twice", f"rounded twice: {r:.6g} to {half_up(r, exponent - 1)}, then to {text}"
+    should = str(half_up(r, exponent).copy_abs())
+    digits = text.lstrip("+-\u2212")
+    if len(should) == len(digits) and sorted(should) == sorted(digits):
+        swaps = [i for i in range(len(digits)) if digits[i] != should[i]]
+        if len(swaps) == 2 and swaps[1] == swaps[0] + 1:
+            return "digits_transposed", f"two digits transposed: {should} written {digits}"
+    return None
+
+
+# What each slip is, without the numbers of one element: the report's summary groups by these.
+SLIPS = {
+    "factor_2": "a factor 2 too many (the 1/2 of the loss dropped)",
+    "factor_half": "a factor 1/2 too many (the 1/2 applied twice)",
+    "sign": "the sign flipped",
+    "sum_not_mean": "summed over the batch instead of averaged",
+    "mean_not_sum": "averaged over the batch instead of summed",
+    "swapped_index": "another element's value (indices swapped)",
+    "term_sign_flipped": "one term of a sum with its sign flipped",
+    "term_dropped": "one term of a sum left out",
+    "swapped_weights": "the forward pass through another unit's weights",
+    "transposed_weights": "the forward pass through the transposed weights",
+    "update_from_wrong_weight": "an update started from the wrong weight",
+    "truncated": "truncation instead of rounding",
+    "rounded_twice": "rounding twice",
+    "digits_transposed": "two digits transposed",
+    "arithmetic_slip": "an arithmetic slip (no known mistake gives the printed value)",
+    "trajectory_unexplained": "an unexplained value after several steps (neither the exact trajectory nor a "
+                              "known mistake's)",
+    "carried": "carried from an earlier wrong value",
+}
+
+
+def label(name: str) -> str:
+    """What a cause's name means, in words: a catalogued mistake's description or a slip's."""
+    if name in MISTAKES:
+        return f"{MISTAKES[name].description} ({MISTAKES[name].equation})"
+    return SLIPS.get(name, name)
+
+
+def catalogue(ex: WorkedExample) -> Catalogue:
+    """Every catalogued mistake run on the exact network, as (name, description, values by key)."""
+    case = case_of(ex)
+    out = []
+    for name, mistake in MISTAKES.items():
+        try:
+            props = mistake.run(case)
+        except (NotApplicableError, InputError, ValueError, IndexError):
+            continue
+        out.append((name, f"{mistake.description} ({mistake.equation})", by_key(ex, props)))
+    return out
+
+
+def with_wrong_inputs(ex: WorkedExample, key: str, index: tuple[int, ...], used: Used,
+                      wrong: dict[tuple[str, tuple[int, ...]], str]
+                      ) -> tuple[float, list[tuple[str, tuple[int, ...], str]]] | None:
+    """The formula fed the earlier wrong printed values as printed, and which of them it reads
+    (None when it reads none)."""
+    if not wrong:
+        return None
     with_wrong = dict(used)
     culprits = []
     base = replay(ex, fixer(used), until=key).computed[key][index]
@@ -111,6 +253,13 @@ def follows_wrong(ex: WorkedExample, key: str, index: tuple[int, ...], used: Use
             culprits.append((k, idx, text))
             with_wrong = with_value(with_wrong, k, idx, float(printed(text)))
     if not culprits:
-        return []
-    value = float(replay(ex, fixer(with_wrong), until=key).computed[key][index])
-    return culprits if abs(claimed - value) <= allowance else []
+        return None
+    return float(replay(ex, fixer(with_wrong), until=key).computed[key][index]), culprits
+
+
+def follows_wrong(ex: WorkedExample, key: str, index: tuple[int, ...], used: Used,
+                  wrong: dict[tuple[str, tuple[int, ...]], str], claimed: float, allowance: float
+                  ) -> list[tuple[str, tuple[int, ...], str]]:
+    """The earlier wrong printed values that, fed forward as printed, give this claim."""
+    found = with_wrong_inputs(ex, key, index, used, wrong)
+    return found[1] if found is not None and abs(claimed - found[0]) <= allowance else []

@@ -29,8 +29,9 @@ in docs/worked-examples.md.
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -38,15 +39,15 @@ from typing import Any
 
 import numpy as np
 
-from manual_bp import validate
-from manual_bp.errors import InputError
-from manual_bp.losses import LOSSES, REDUCTIONS
+from manual_bp import BACKPROP, Backprop
+from manual_bp.errors import InputError, require
 from manual_bp.network import Network
 from oracle import notation
-from oracle.worked.parse import all_ints, array, claim_array, layers, string
+from oracle.worked.conventions import Conventions, OutputsSummed, negate_text
+from oracle.worked.network_table import network_table
+from oracle.worked.parse import claim_array, string
 
-TOP_LEVEL_KEYS = ("title", "source", "notes", "network", "claimed")
-NETWORK_KEYS = ("activations", "loss", "reduction", "learning_rate", "update_biases", "x", "y")
+TOP_LEVEL_KEYS = ("title", "source", "notes", "network", "claimed", "step")
 EXAMPLES_PACKAGE = "oracle.worked"
 EXAMPLES_DIR = "examples"
 
@@ -79,6 +80,17 @@ class WorkedExample:
     claimed: dict[str, np.ndarray]
     source: str = ""
     notes: str = ""
+    conventions: Conventions = field(default_factory=Conventions)
+    schedule: str = "full_batch"
+    steps: tuple[StepClaims, ...] = ()
+    data_x: np.ndarray | None = None  # per_example: every example (x is the first one's)
+    data_y: np.ndarray | None = None
+
+    @property
+    def algorithm(self) -> Backprop:
+        """manual_bp's algorithm under the example's conventions (bce summed over the outputs)."""
+        summed = self.conventions.output_reduction == "sum" and self.loss == "bce"
+        return OutputsSummed() if summed else BACKPROP
 
     @property
     def single(self) -> bool:
@@ -91,8 +103,9 @@ class WorkedExample:
         return 1 if self.single else int(self.x.shape[1])
 
     def quantities(self) -> list[str]:
-        """Every quantity of this example in the document's order (see :func:`quantity_keys`)."""
-        return quantity_keys(self.net, self.lr is not None)
+        """Every quantity of this example in the document's order (see :func:`quantity_keys`),
+        with the intermediates it claims."""
+        return quantity_keys(self.net, self.lr is not None, set(self.claimed))
 
     def claim_keys(self) -> list[str]:
         """The claimed quantities in the document's order."""
@@ -103,18 +116,29 @@ class WorkedExample:
         return quantity_shape(self.net, key, self.batch, self.single)
 
 
-def quantity_keys(net: Network, with_update: bool = True) -> list[str]:
+def quantity_keys(net: Network, with_update: bool = True, intermediates: set[str] | None = None) -> list[str]:
     """All quantities in the document's order: the forward pass (z, a per layer), the loss,
     then for l = L..1 sigma'(z^(l)), dL/da^(l), delta^(l), dL/dW^(l), dL/db^(l) (Eq. 1-4), then
-    the update W'^(l), b'^(l) for l = L..1 (Eq. 5) and the loss after it, L'."""
+    the update W'^(l), b'^(l) for l = L..1 (Eq. 5), the outputs and the loss after it. The
+    intermediates (the terms of a sum, the softmax's parts) come just before what they make, if
+    they are in ``intermediates``."""
+    extra = intermediates or set()
     L = net.L
-    keys = [k for l in range(1, L + 1) for k in (f"z{l}", f"a{l}")] + ["L"]
+
+    def with_parts(parts: list[str], key: str) -> list[str]:
+        return [p for p in parts if p in extra] + [key]
+
+    keys: list[str] = []
+    for l in range(1, L + 1):
+        keys += with_parts([f"z{l}_terms"], f"z{l}") + with_parts([f"exp_z{l}", f"sum_exp_z{l}"], f"a{l}")
+    keys += with_parts(["L_terms"], "L")
     for l in range(L, 0, -1):
-        keys += [f"sigma_prime{l}", f"dL_da{l}", f"delta{l}", f"dW{l}"] + ([f"db{l}"] if net.b[l] is not None else [])
+        keys += [f"sigma_prime{l}", *with_parts([f"dL_da{l}_terms"], f"dL_da{l}"), f"delta{l}", f"dW{l}"]
+        keys += [f"db{l}"] if net.b[l] is not None else []
     if with_update:
         for l in range(L, 0, -1):
             keys += [f"W{l}_new"] + ([f"b{l}_new"] if net.b[l] is not None else [])
-        keys.append("L_new")
+        keys += [f"a{l}_new" for l in range(1, L + 1) if f"a{l}_new" in extra] + ["L_new"]
     return keys
 
 
@@ -122,6 +146,8 @@ def quantity_shape(net: Network, key: str, m: int, single: bool) -> tuple[int, .
     """The shape of a quantity: (n_l,) or (n_l, m) per example, (n_l, n_(l-1)) for dW and W',
     (n_l,) or () for db and b', () for L and L'; a softmax layer's sigma' is its Jacobian."""
     prop, l = parse_key(key)
+    if prop == "L_terms":
+        return (net.sizes[-1],) if single else (net.sizes[-1], m)
     if l is None:
         return ()
     if not 1 <= l <= net.L:
@@ -133,102 +159,15 @@ def quantity_shape(net: Network, key: str, m: int, single: bool) -> tuple[int, .
         if net.b[l] is None:
             raise InputError(f"claimed.{key}: layer {l} has no bias (network.b{l} is omitted)")
         return tuple(net.b[l].shape)
-    per_example = (n, n) if prop == "sigma_prime" and net.activations[l] == "softmax" else (n,)
+    if prop in ("exp_z", "sum_exp_z") and net.activations[l] != "softmax":
+        raise InputError(f"claimed.{key}: layer {l} is not a softmax layer ({net.activations[l]})")
+    if prop == "dL_da_terms" and l == net.L:
+        raise InputError(f"claimed.{key}: the output layer's dL/da^({l}) is the loss's gradient, not a sum over "
+                         "a next layer")
+    per_example = {"sigma_prime": (n, n) if net.activations[l] == "softmax" else (n,),
+                   "z_terms": (n, net.sizes[l - 1] + (net.b[l] is not None)), "sum_exp_z": (),
+                   "dL_da_terms": (n, net.sizes[l + 1]) if l < net.L else ()}.get(prop, (n,))
     return per_example if single else (*per_example, m)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading a file
-
-
-def _network(table: dict[str, Any]) -> tuple[Network, np.ndarray, np.ndarray, dict[str, Any]]:
-    """The [network] table: the Network, x, y and the remaining settings, each error with its path."""
-    if not isinstance(table, dict):
-        raise InputError("network: expected a table [network]")
-    if "activations" not in table:
-        raise InputError("network.activations: missing (one activation name per layer)")
-    acts = layers(table["activations"])
-    L = len(acts)
-    allowed = {*NETWORK_KEYS, *(f"W{l}" for l in range(1, L + 1)), *(f"b{l}" for l in range(1, L + 1))}
-    for key in table:
-        if key not in allowed:
-            raise InputError(f"network.{key}: unknown key; expected {', '.join(NETWORK_KEYS)}, W1..W{L}, b1..b{L} "
-                             f"({L} layers, one per activation)")
-    for key in ("loss", "x", "y", *(f"W{l}" for l in range(1, L + 1))):
-        if key not in table:
-            raise InputError(f"network.{key}: missing")
-    settings = _settings(table)
-    net = _parameters(table, acts)
-    x, y = _data(table, net, settings["loss"])
-    return net, x, y, settings
-
-
-def _settings(table: dict[str, Any]) -> dict[str, Any]:
-    """loss, reduction, update_biases and the learning rate (None when not given)."""
-    loss = string("network.loss", table["loss"])
-    if loss not in LOSSES:
-        raise InputError(f"network.loss: unknown loss {loss!r}; known: {', '.join(LOSSES)}")
-    reduction = string("network.reduction", table.get("reduction", "mean"))
-    if reduction not in REDUCTIONS:
-        raise InputError(f"network.reduction: expected one of {', '.join(REDUCTIONS)}, got {reduction!r}")
-    update_biases = table.get("update_biases", True)
-    if not isinstance(update_biases, bool):
-        raise InputError(f"network.update_biases: expected true or false, got {update_biases!r}")
-    lr = None
-    if "learning_rate" in table:
-        value = table["learning_rate"]
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            raise InputError(f"network.learning_rate: expected a positive number, got {value!r}")
-        try:
-            lr = validate.learning_rate(float(value))
-        except InputError:
-            raise InputError(f"network.learning_rate: expected a positive finite number, got {value}") from None
-    return {"loss": loss, "reduction": reduction, "lr": lr, "update_biases": update_biases}
-
-
-def _parameters(table: dict[str, Any], acts: list[str]) -> Network:
-    """W1..WL (shapes that chain) and b1..bL (each optional) as a Network."""
-    weights, biases = [], []
-    for l in range(1, len(acts) + 1):
-        W = array(f"network.W{l}", table[f"W{l}"], (2,))
-        if l > 1 and W.shape[1] != weights[-1].shape[0]:
-            raise InputError(f"network.W{l}: expected {weights[-1].shape[0]} columns (n_{l - 1} = rows of "
-                             f"network.W{l - 1}), got {W.shape[1]}")
-        weights.append(W)
-        if f"b{l}" in table:
-            b = array(f"network.b{l}", table[f"b{l}"], (0, 1))
-            if b.ndim == 1 and len(b) != W.shape[0]:
-                raise InputError(f"network.b{l}: expected {W.shape[0]} elements (n_{l} = rows of network.W{l}) "
-                                 f"or a single shared number, got {len(b)}")
-            biases.append(b)
-        else:
-            biases.append(None)
-    return Network(weights, biases, acts)
-
-
-def _data(table: dict[str, Any], net: Network, loss: str) -> tuple[np.ndarray, np.ndarray]:
-    """x (one example, or examples as columns) and y (its outputs' shape, or class indices)."""
-    n0, nL, L = net.sizes[0], net.sizes[-1], net.L
-    x = array("network.x", table["x"], (1, 2))
-    if x.shape[0] != n0:
-        raise InputError(f"network.x: expected {n0} {'elements' if x.ndim == 1 else 'rows'} (n_0 = columns of "
-                         f"network.W1), got {x.shape[0]}")
-    raw_y = table["y"]
-    if loss == "cross_entropy" and all_ints(raw_y) and np.ndim(raw_y) == (0 if x.ndim == 1 else 1):
-        y = np.asarray(raw_y, dtype=np.int64)  # class indices
-    else:
-        y = array("network.y", raw_y, (0, 1, 2))
-        if y.ndim == 0 and nL == 1 and x.ndim == 1:
-            y = y.reshape(1)  # y = 1.0 for a single output
-        want = (nL,) if x.ndim == 1 else (nL, x.shape[1])
-        if y.shape != want:
-            raise InputError(f"network.y: expected shape {want} (n_{L} = {nL} outputs"
-                             f"{'' if x.ndim == 1 else f', {x.shape[1]} examples as columns'}), got shape {y.shape}")
-    try:
-        validate.targets(net, y, loss, 1 if x.ndim == 1 else x.shape[1], x.ndim == 1)
-    except InputError as exc:
-        raise InputError(f"network.{exc}") from None
-    return x, y
 
 
 def loads_example(text: str, name: str = "example") -> WorkedExample:
@@ -245,18 +184,97 @@ def loads_example(text: str, name: str = "example") -> WorkedExample:
     title = string("title", data.get("title", name))
     source = string("source", data.get("source", ""))
     notes = string("notes", data.get("notes", ""))
-    net, x, y, settings = _network(data["network"])
+    net, x, y, settings = network_table(data["network"])
+    data_x = data_y = None
+    if settings["schedule"] == "per_example" and x.ndim == 2:  # [claimed] is the first update: example 1
+        data_x, data_y = x, y
+        x, y = x[:, 0], (y[0] if y.ndim == 1 else y[:, 0])
     table = data.get("claimed", {})
     if not isinstance(table, dict):
         raise InputError("claimed: expected a table [claimed]")
     single, m = x.ndim == 1, 1 if x.ndim == 1 else x.shape[1]
+    conv = settings["conventions"]
     claimed = {}
     for key, value in table.items():
         prop, _ = parse_key(key)
-        if prop in ("W_new", "b_new", "L_new") and settings["lr"] is None:
+        if prop in ("W_new", "b_new", "L_new", "a_new") and settings["lr"] is None:
             raise InputError(f"claimed.{key}: needs network.learning_rate, which is missing")
-        claimed[key] = claim_array(f"claimed.{key}", value, quantity_shape(net, key, m, single))
-    return WorkedExample(title, name, net, x, y, claimed=claimed, source=source, notes=notes, **settings)
+        claimed[key] = _claim(f"claimed.{key}", prop, value, quantity_shape(net, key, m, single), conv, not single)
+    steps = _steps(data.get("step", []), net, m, single, conv, settings)
+    return WorkedExample(title, name, net, x, y, claimed=claimed, source=source, notes=notes, steps=steps,
+                         data_x=data_x, data_y=data_y, **settings)
+
+
+def _claim(path: str, prop: str, value: Any, shape: tuple[int, ...], conv: Conventions, batch: bool) -> np.ndarray:
+    """A claim read in the file's convention, held in the document's (a negated quantity's texts negated)."""
+    texts = conv.from_file(prop, claim_array(path, value, conv.file_shape(prop, shape, batch)), batch)
+    if conv.sign(prop) < 0:
+        texts = np.vectorize(lambda t: None if t is None else negate_text(t), otypes=[object])(texts)
+    return texts
+
+
+@dataclass(frozen=True)
+class StepClaims:
+    """What an example printed after ``step`` updates (per_example: passes over the examples):
+    W{l}, b{l} (the parameters), a{l} (the outputs on x), L and, per_example, L_running (the
+    sum of each example's loss, each taken before its own update, over that pass)."""
+
+    step: int
+    claimed: dict[str, np.ndarray]
+
+
+_STEP_KEY = re.compile(r"^(?:(?P<prop>W|b|a)(?P<layer>[1-9]\d*)|(?P<loss>L|L_running))$")
+
+
+def step_key(key: str) -> tuple[str, int | None]:
+    """A [[step]] key as (property, layer): 'W1' -> ('W', 1), 'L' -> ('L', None)."""
+    match = _STEP_KEY.match(key)
+    if match is None:
+        return "", None
+    return (match["loss"], None) if match["loss"] else (match["prop"], int(match["layer"]))
+
+
+def step_shape(net: Network, prop: str, layer: int | None, m: int, single: bool) -> tuple[int, ...]:
+    """The shape of a [[step]] claim."""
+    if layer is None:
+        return ()
+    if prop == "W":
+        return tuple(net.W[layer].shape)
+    if prop == "b":
+        return () if net.b[layer] is None else tuple(net.b[layer].shape)
+    return (net.sizes[layer],) if single else (net.sizes[layer], m)
+
+
+def _steps(tables: Any, net: Network, m: int, single: bool, conv: Conventions, settings: dict[str, Any]
+           ) -> tuple[StepClaims, ...]:
+    """The [[step]] tables, each with step = k and the claims after k steps."""
+    if not isinstance(tables, list):
+        raise InputError("step: expected [[step]] tables")
+    out, seen = [], set()
+    for i, table in enumerate(tables):
+        where = f"step[{i}]"
+        if not isinstance(table, dict) or "step" not in table:
+            raise InputError(f"{where}: expected a table with step = k (the number of updates before it)")
+        k = table["step"]
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k in seen:
+            raise InputError(f"{where}.step: expected a whole number >= 1 not given before, got {k!r}")
+        require(settings["lr"] is not None, f"{where}: needs network.learning_rate, which is missing")
+        seen.add(k)
+        claims = {}
+        for key, value in table.items():
+            if key == "step":
+                continue
+            prop, layer = step_key(key)
+            if not prop or (layer is not None and not 1 <= layer <= net.L):
+                raise InputError(f"{where}.{key}: unknown quantity; expected W{{l}}, b{{l}}, a{{l}}, L, L_running")
+            require(prop != "L_running" or settings["schedule"] == "per_example",
+                    f"{where}.{key}: L_running is for schedule = \"per_example\"")
+            require(prop != "b" or net.b[layer] is not None, f"{where}.{key}: layer {layer} has no bias")
+            internal = {"W": "W", "b": "b_new", "a": "a"}.get(prop, prop)
+            claims[key] = _claim(f"{where}.{key}", internal, value, step_shape(net, prop, layer, m, single), conv,
+                                 not single and prop == "a")
+        out.append(StepClaims(k, claims))
+    return tuple(sorted(out, key=lambda s: s.step))
 
 
 def load_example(path: str | Path) -> WorkedExample:

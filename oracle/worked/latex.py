@@ -189,6 +189,31 @@ def delta_line(w: Writer, l: int, i: int, k: int, eq: str) -> str:
             f"{w.paren(dl)} \\times {w.paren(sp)} = {value} \\quad \\text{{({eq})}}$$")
 
 
+def softmax_cross_entropy(ex: WorkedExample) -> bool:
+    """A softmax output with cross-entropy, whose delta^(L) is simply a - y."""
+    return ex.loss == "cross_entropy" and ex.net.activations[ex.net.L] == "softmax"
+
+
+def softmax_cross_entropy_lines(w: Writer) -> list[str]:
+    """delta^(L) = (a - y) (/ m), with one line on why it equals the Jacobian form J^T dL/da."""
+    ex, L = w.ex, w.ex.net.L
+    n = ex.net.sizes[-1]
+    Y = expand_class_indices(ex.y, ex.loss, n).reshape(n, w.m)
+    batch = rf"\frac{{1}}{{{w.m}}}" if ex.reduction == "mean" and w.m > 1 else ""
+    lines = ["For a softmax output with cross-entropy the two factors of Eq. 1 simplify: with "
+             "$J_{ij} = a_i(\\delta_{ij} - a_j)$ and $\\partial L/\\partial a_j = -y_j / a_j$, "
+             "$\\sum_j J_{ji}\\,(-y_j / a_j) = a_i \\sum_j y_j - y_i = a_i - y_i$, the targets summing to 1. "
+             "So $\\delta^{(L)} = a^{(L)} - y$" + (" (over the batch, divided by $m$)." if batch else ".")]
+    for k in examples(w):
+        rows = []
+        for i in range(n):
+            lhs = rf"\delta^{{({L})}}_{{{w.sub(i, k)}}}"
+            a, y, value = w.shown(f"a{L}", i, k), w.paren(w.given(Y[i, k])), w.num(w.value(f"delta{L}", i, k))
+            rows.append(rf"$${lhs} = {batch}(a - y) = {batch}({a} - {y}) = {value} \quad \text{{(Eq. 1)}}$$")
+        lines += per_example(w, k, rows)
+    return lines
+
+
 def softmax_jacobian_lines(w: Writer, l: int, k: int) -> list[str]:
     sp = w.fed[f"sigma_prime{l}"]
     J = sp if w.single else sp[..., k]

@@ -13,6 +13,7 @@ from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import InputError
 
 UNPRINTED = "?"
+FLOAT64_MAX = float(np.finfo(np.float64).max)
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -74,7 +75,7 @@ def claim_element(path: str, value: Any) -> str | None:
     if isinstance(value, Decimal | int):
         if isinstance(value, Decimal) and not value.is_finite():
             raise InputError(f"{path}: expected a finite number, got {value}")
-        return str(value)
+        return _in_range(path, str(value))
     if isinstance(value, str):
         text = value.strip()
         if text == UNPRINTED:
@@ -82,8 +83,15 @@ def claim_element(path: str, value: Any) -> str | None:
         normal = text.replace("\u2212", "-")  # a typeset minus sign, as copied from a document
         if not _NUMBER.match(normal):
             raise InputError(f"{path}: expected a number such as \"-0.0047\" or \"?\", got {value!r}")
-        return text
+        return _in_range(path, text)
     raise InputError(f"{path}: expected a printed number (\"0.711\"), a number or \"?\", got {value!r}")
+
+
+def _in_range(path: str, text: str) -> str:
+    """A printed number a float64 can hold (beyond 1.8e308 nothing can be computed to compare with)."""
+    if abs(Decimal(text.replace("\u2212", "-"))) > Decimal(FLOAT64_MAX):
+        raise InputError(f"{path}: {text} is beyond what a float64 can hold (about 1.8e308)")
+    return text
 
 
 def claim_array(path: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:

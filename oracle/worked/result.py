@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 VERDICTS = ("correct", "rounding carried", "wrong")
+SCHEMA = "manual-bp/check/1"
+# New columns go at the end, so scripts reading the older ones by position keep working.
 COLUMNS = ("quantity", "element", "claimed", "exact", "torch", "difference", "digits", "verdict", "explanation",
-           "recomputed", "mistake")
+           "recomputed", "mistake", "cause", "root_cause")
+TOP_CAUSES = 3  # causes listed at the top of a report; the rest are counted
 
 
 def _fmt(value: float) -> str:
@@ -41,6 +45,10 @@ class Row:
     recomputed_range: tuple[float, float]
     inputs: list[str] = field(default_factory=list)
     mistakes: list[str] = field(default_factory=list)
+    cause: str = ""  # for a wrong value: why, in one line
+    sources: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)  # wrong values it is carried from
+    root: str = ""  # the cause's name, carried errors traced back to where they were made
+    options: list[Any] = field(default_factory=list, repr=False)  # the mistakes that give it (explain.Candidate)
 
     @property
     def name(self) -> str:
@@ -52,7 +60,7 @@ class Row:
         return {"quantity": self.quantity, "element": self.element, "claimed": self.claimed, "exact": self.exact,
                 "torch": self.torch, "difference": self.difference, "digits": self.digits,
                 "verdict": self.verdict, "explanation": self.explanation, "recomputed": self.recomputed,
-                "mistake": self.mistakes[0] if self.mistakes else ""}
+                "mistake": self.mistakes[0] if self.mistakes else "", "cause": self.cause, "root_cause": self.root}
 
 
 @dataclass
@@ -62,6 +70,54 @@ class Judgement:
     example: WorkedExample
     rows: list[Row]
     with_torch: bool = False
+
+    def __post_init__(self) -> None:
+        self._trace_roots()
+
+    def _trace_roots(self) -> None:
+        """Give every wrong row its root cause: its own, or for a carried error that of the wrong
+        value(s) it was carried from, followed back to where the mistake was made."""
+        wrong = {(r.key, r.index): r for r in self.wrong}
+
+        def roots(row: Row, seen: frozenset) -> list[str]:
+            own = row.mistakes[0] if row.mistakes else "arithmetic_slip"
+            if not row.sources:
+                return [own]
+            found = [name for s in row.sources if s in wrong and s not in seen
+                     for name in roots(wrong[s], seen | {s})]
+            if own != "carried":  # a slip of its own on top of what it carries
+                found.append(own)
+            return list(dict.fromkeys(found)) or ["carried"]
+
+        for row in self.wrong:
+            row.root = ", ".join(roots(row, frozenset({(row.key, row.index)})))
+
+    def causes(self) -> list[tuple[str, list[Row]]]:
+        """The root causes of the wrong values, most wrong values first, with the rows each explains
+        (a row carried from two wrong values counts for both)."""
+        groups: dict[str, list[Row]] = {}
+        for row in self.wrong:
+            for name in row.root.split(", "):
+                groups.setdefault(name, []).append(row)
+        return sorted(groups.items(), key=lambda kv: -len(kv[1]))
+
+    def cause_lines(self) -> list[str]:
+        """The few causes that explain most of the wrong values, one line each."""
+        from oracle.worked.explain import label
+
+        n, causes = len(self.wrong), self.causes()
+        lines = []
+        for name, rows in causes[:TOP_CAUSES]:
+            first = next((r for r in rows if r.mistakes and r.mistakes[0] == name), rows[0])
+            carried = sum(bool(r.mistakes) and r.mistakes[0] == "carried" for r in rows)
+            lines.append(f"{len(rows)} of {n} wrong value{'s' if n > 1 else ''} "
+                         f"follow{'s' if len(rows) == 1 else ''} from {label(name)} "
+                         f"[{name}], first at {first.name}" + (f" ({carried} carried on from there)" if carried
+                                                               else ""))
+        if len(causes) > TOP_CAUSES:
+            lines.append(f"{len(causes) - TOP_CAUSES} more cause{'s' if len(causes) - TOP_CAUSES > 1 else ''}: "
+                         + ", ".join(name for name, _ in causes[TOP_CAUSES:]))
+        return lines
 
     @property
     def wrong(self) -> list[Row]:
@@ -96,6 +152,7 @@ class Judgement:
                  plain_table(["quantity", "claimed", "exact", "difference", "digits", "verdict"], table,
                              right=(1, 2, 3, 4)),
                  "", self.summary() + "."]
+        lines += [f"  {line}" for line in self.cause_lines()]
         notes = [r for r in self.rows if r.verdict != "correct"]
         if notes:
             lines += [""] + [f"{r.name} = {r.claimed}: {r.verdict.upper() if r.verdict == 'wrong' else r.verdict}: "
@@ -106,10 +163,10 @@ class Judgement:
         """The report in Markdown: the verdict counts, the rule, and every row."""
         ex, net = self.example, self.example.net
         headers = ["quantity", "element", "claimed", "exact", *(["torch"] if self.with_torch else []), "difference",
-                   "digits", "verdict", "explanation"]
+                   "digits", "verdict", "cause", "explanation"]
         rows = [[r.quantity, r.element, r.claimed, f"{r.exact:.10g}", *([f"{r.torch:.10g}"] if self.with_torch else []),
                  f"{r.difference:+.3g}", str(r.digits), f"**{r.verdict}**" if r.verdict == "wrong" else r.verdict,
-                 r.explanation] for r in self.rows]
+                 r.root, r.explanation] for r in self.rows]
         setting = (f"sizes {'-'.join(map(str, net.sizes))}, activations {', '.join(net.activations.values())}, "
                    f"loss {ex.loss} ({ex.reduction} over {ex.batch} example{'s' if ex.batch > 1 else ''}), "
                    f"learning rate {ex.lr if ex.lr is not None else '-'}, biases "
@@ -118,7 +175,7 @@ class Judgement:
         torch_note = " `torch` is PyTorch autograd's value." if self.with_torch else ""
         parts = [f"# Check of a worked example: {ex.title}",
                  f"`{ex.name}`: {setting}." + (f" Source: {ex.source}." if ex.source else ""),
-                 f"**{self.summary()}.**",
+                 f"**{self.summary()}.**" + "".join(f"\n- {line}" for line in self.cause_lines()),
                  "Each printed number is judged at its own printed digits. *correct*: the exact value (manual_bp, "
                  "float64) rounded half away from zero to those digits is the printed number. *rounding carried*: "
                  "not correct, but the formula fed the example's own earlier printed values gives the printed "
@@ -127,6 +184,29 @@ class Judgement:
                  + " `difference` is claimed - exact. Layers are 1-based, element indices 0-based.",
                  markdown_table(headers, rows)]
         return "\n\n".join(parts) + "\n"
+
+    def as_json(self) -> dict[str, Any]:
+        """The whole judgement as plain values (schema manual-bp/check/1): the example, the counts,
+        the top causes and one object per printed number (floats as numbers, NaN and inf as text)."""
+        def num(v: float) -> float | str | None:
+            return None if math.isnan(v) else (v if math.isfinite(v) else repr(v))
+
+        return {
+            "schema": SCHEMA, "example": self.example.name, "title": self.example.title,
+            "source": self.example.source, "exit_code": self.exit_code, "counts": self.counts(),
+            "causes": [{"root_cause": name, "wrong_values": len(rows), "first_at": next(
+                (r.name for r in rows if r.mistakes and r.mistakes[0] == name), rows[0].name)}
+                for name, rows in self.causes()],
+            "values": [{"key": r.key, "quantity": r.quantity, "element": r.element, "claimed": r.claimed,
+                        "digits": r.digits, "exact": num(r.exact), "torch": num(r.torch),
+                        "difference": num(r.difference), "recomputed": num(r.recomputed), "verdict": r.verdict,
+                        "explanation": r.explanation, "mistakes": list(r.mistakes), "cause": r.cause,
+                        "root_cause": r.root} for r in self.rows],
+        }
+
+    def json(self) -> str:
+        """as_json() as text."""
+        return json.dumps(self.as_json(), indent=1) + "\n"
 
     def csv(self) -> str:
         """The CSV: one row per printed element, floats at full precision (empty: not computed)."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from manual_bp.errors import InputError
 from oracle import notation
-from oracle.worked.format import WorkedExample, parse_key
+from oracle.worked.format import WorkedExample, parse_key, quantity_keys
 from oracle.worked.latex import (
     Writer,
     activation_line,
@@ -37,6 +37,8 @@ from oracle.worked.latex import (
     output_gradient_line,
     per_example,
     sigma_prime_line,
+    softmax_cross_entropy,
+    softmax_cross_entropy_lines,
     softmax_jacobian_lines,
     weight_gradient_lines,
 )
@@ -90,14 +92,18 @@ def _backward_section(w: Writer) -> list[str]:
     for l in range(L, 0, -1):
         name = net.activations[l]
         if l == L:
-            out += [f"### Step {step}: output layer error (Eq. 1)",
-                    rf"$$\delta^{{({L})}} = {dL(f'a^{{({L})}}')} \odot \sigma'(z^{{({L})}})$$"]
+            form = (rf"a^{{({L})}} - y" if softmax_cross_entropy(w.ex) else
+                    rf"J^T {dL(f'a^{{({L})}}')}" if name == "softmax" else
+                    rf"{dL(f'a^{{({L})}}')} \odot \sigma'(z^{{({L})}})")
+            out += [f"### Step {step}: output layer error (Eq. 1)", rf"$$\delta^{{({L})}} = {form}$$"]
         else:
             out += [f"### Step {step}: hidden layer {l} error (Eq. 2)",
                     rf"$$\delta^{{({l})}} = (W^{{({l + 1})}})^T \delta^{{({l + 1})}} \odot \sigma'(z^{{({l})}})$$"]
         step += 1
         n = net.sizes[l]
-        for k in examples(w):
+        if l == L and softmax_cross_entropy(w.ex):
+            out += softmax_cross_entropy_lines(w)
+        for k in examples(w) if not (l == L and softmax_cross_entropy(w.ex)) else ():
             lines = []
             if name == "softmax":
                 lines += softmax_jacobian_lines(w, l, k)
@@ -179,7 +185,7 @@ def _latex_element(ex: WorkedExample, key: str, index: tuple[int, ...]) -> str:
 
 def _printed(ex: WorkedExample, values: dict[str, np.ndarray], digits: int) -> dict[str, np.ndarray]:
     out = {}
-    for key in ex.quantities():
+    for key in quantity_keys(ex.net):
         arr = np.asarray(values[key], dtype=np.float64)
         text = np.empty(arr.shape, dtype=object)
         for index in np.ndindex(arr.shape):
@@ -206,7 +212,7 @@ def solve(ex: WorkedExample, digits: int = 4, carry_rounding: bool = False) -> S
     printed = _printed(ex, fed, digits)
     exact_printed = _printed(ex, exact, digits)
     drift = [(_latex_element(ex, k, idx), printed[k][idx], exact_printed[k][idx])
-             for k in ex.quantities() for idx in np.ndindex(printed[k].shape)
+             for k in quantity_keys(ex.net) for idx in np.ndindex(printed[k].shape)
              if Decimal(printed[k][idx]) != Decimal(exact_printed[k][idx])]
 
     how = (f"Every quantity is rounded to {digits} decimal places (half away from zero) as soon as it is computed, "

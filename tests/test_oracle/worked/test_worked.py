@@ -258,7 +258,7 @@ def test_an_error_carried_on_names_its_source(seed: WorkedExample):
     ex = _with_claim(_with_claim(seed, "delta2", (0,), "-0.044"), "db2", (0,), "-0.044")
     row = next(r for r in judge(ex).rows if r.key == "db2")
     assert row.verdict == "wrong"
-    assert "follows from the wrong printed delta^(2) = -0.044" in row.explanation
+    assert "carried from the wrong printed delta^(2) = -0.044" in row.explanation
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,6 +355,7 @@ def test_cli_writes_csv_and_markdown(tmp_path: Path):
         ("z^(1)", "[0]", "0.9", "correct"), ("a^(1)", "[0]", "0.712", "wrong"), ("a^(1)", "[1]", "0.701", "correct")]
     assert list(rows[0])[:9] == ["quantity", "element", "claimed", "exact", "torch", "difference", "digits",
                                  "verdict", "explanation"]
+    assert (rows[1]["root_cause"], rows[0]["root_cause"]) == ("arithmetic_slip", "")  # 0.711 misprinted: no mistake
     assert "**wrong**" in (tmp_path / "out" / "check_mine.md").read_text()
     assert judge_file(path).exit_code == 1
 
