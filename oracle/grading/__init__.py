@@ -132,7 +132,8 @@ def _findings(spec: GradeSpec, results: dict[str, tuple[Case, dict[str, Any], li
             key, n = keys.most_common(1)[0]
             out.append(f"{divergence_text(key, spec.step is not None)} ({n} of {len(failing)} failing cases)")
         out += _common_match(matches)
-    out += only_with({c: _facets(case) for c, (case, _, _) in results.items()}, failing)
+    out += only_with({c: _facets(case) for c, (case, _, _) in results.items()}, failing,
+                     {c: set(case.net.activations.values()) for c, (case, _, _) in results.items()})
     return out
 
 

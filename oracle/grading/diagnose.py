@@ -71,9 +71,23 @@ def _where(layers: frozenset[int], L: int, hidden: bool) -> str:
     return f"only in layer {l} ({'the output layer' if l == L else f'{L - l + 1}. from the output'})"
 
 
+def _confinements(net: Network) -> Iterator[tuple[str, frozenset[int], str]]:
+    """Where a per-layer mistake may sit: (name suffix, layers, in words): each layer, the hidden
+    layers, and the layers of each activation (code has one function per activation, so a slip
+    in one shows in its layers only)."""
+    L = net.L
+    if L > 1:
+        for l in range(1, L + 1):
+            yield str(l), frozenset({l}), _where(frozenset({l}), L, False)
+        yield "hidden", frozenset(range(1, L)), _where(frozenset(), L, True)
+    for name in sorted(set(net.activations.values())):
+        yield name, frozenset(l for l, a in net.activations.items() if a == name), f"only in the {name} layers"
+
+
 def variants(case: Case, spec: GradeSpec) -> Iterator[Variant]:
     """Every variant that can run on this case: each catalogued mistake whole, each mistake of
-    per-layer steps confined to one layer and to the hidden layers, and the convention slips."""
+    per-layer steps confined (to one layer, the hidden layers, one activation's layers), and the
+    convention slips."""
     L = case.net.L
     for mistake in MISTAKES.values():
         try:
@@ -81,15 +95,14 @@ def variants(case: Case, spec: GradeSpec) -> Iterator[Variant]:
         except NotApplicableError:
             continue
         yield Variant(mistake.name, mistake.description, mistake.equation, mistake.algorithm, mistake=mistake)
-        if L > 1 and _overrides(mistake) <= set(LAYERED_STEPS):
-            groups = [frozenset({l}) for l in range(1, L + 1)] + [frozenset(range(1, L))]
-            for i, layers in enumerate(groups):
-                hidden = i == len(groups) - 1  # the last group: every hidden layer (layer 1 alone when L = 2)
-                equation = {"Eq. 1": "Eq. 2"}.get(mistake.equation, mistake.equation) if L not in layers \
-                    else mistake.equation
-                yield Variant(f"{mistake.name}@{'hidden' if hidden else min(layers)}",
-                              f"{mistake.description}, {_where(layers, L, hidden)}", equation,
-                              Confined(mistake.algorithm, layers), mistake=mistake)
+        if not _overrides(mistake) <= set(LAYERED_STEPS):
+            continue
+        for suffix, layers, where in _confinements(case.net):
+            # away from the output, Eq. 1's step (sigma') enters through Eq. 2
+            equation = mistake.equation if L in layers else {"Eq. 1": "Eq. 2"}.get(mistake.equation,
+                                                                                   mistake.equation)
+            yield Variant(f"{mistake.name}@{suffix}", f"{mistake.description}, {where}", equation,
+                          Confined(mistake.algorithm, layers), mistake=mistake)
     yield from _slips(case, spec)
 
 
@@ -120,7 +133,7 @@ def variant_values(variant: Variant, case: Case, spec: GradeSpec) -> dict[str, A
         case = replace(case, loss=variant.loss)
     conv = variant.conventions or conventions(case, spec)
     try:
-        props = properties(case, spec, variant.algorithm or BACKPROP)
+        props = properties(_stepping_as_declared(case, conv), spec, variant.algorithm or BACKPROP)
     except (NotApplicableError, ValueError, IndexError):  # InputError is a ValueError: the variant cannot run
         return None
     if variant.algorithm is not None and spec.step is not None and variant.mistake is not None \
@@ -133,6 +146,14 @@ def variant_values(variant: Variant, case: Case, spec: GradeSpec) -> dict[str, A
                         for l in net.W}
         return out
     return adjust(props, case, conv)
+
+
+def _stepping_as_declared(case: Case, conv: Conventions) -> Case:
+    """The case a variant runs on. A mistake that steps inside backprop (in_place_update: Eq. 2
+    through W^(l+1) - eta dL/dW^(l+1)) steps along the gradient the declared function has, which is
+    conv.factor times manual_bp's (mse or bce summed over the outputs): its eta is scaled to match.
+    Nothing else reads the case's lr (adjust makes the step itself)."""
+    return case if conv.factor == 1.0 else replace(case, lr=case.lr * conv.factor)
 
 
 def same(mine: np.ndarray, theirs: Any, dtype: str) -> bool:

@@ -180,12 +180,16 @@ def divergence_text(key: tuple[frozenset[str], int], step: bool) -> str:
     return f"{right}{names} wrong first in {layer}: the error enters at {cause}"
 
 
-def only_with(ran: dict[str, dict[str, str]], failing: set[str]) -> list[str]:
+def only_with(ran: dict[str, dict[str, str]], failing: set[str], layers: dict[str, set[str]] | None = None
+              ) -> list[str]:
     """Facets (loss, output activation, hidden activations) that all failing cases share while
-    passing cases have others: 'fails only with loss bce (4 of 4 cases); passes with mse, sse'."""
-    out = []
+    passing cases have others: 'fails only with loss bce (4 of 4 cases); passes with mse, sse';
+    then, from ``layers`` (each case's activations), one that every failing case has somewhere
+    and no passing case has (see :func:`only_with_layer`), unless a facet already named it."""
+    out: list[str] = []
     if not failing or len(failing) == len(ran):
         return out
+    said: set[str] = set()
     for facet in ("loss", "output activation", "hidden activations"):
         values = Counter(ran[c][facet] for c in failing)
         if len(values) != 1:
@@ -195,4 +199,20 @@ def only_with(ran: dict[str, dict[str, str]], failing: set[str]) -> list[str]:
         others = sorted({ran[c][facet] for c in ran if c not in failing and ran[c][facet] != value})
         if n == total and others:
             out.append(f"fails only with {facet} {value} ({n} of {n} cases); passes with {', '.join(others)}")
+            said.add(value)
+    return out + only_with_layer(layers or {}, failing, said)
+
+
+def only_with_layer(layers: dict[str, set[str]], failing: set[str], said: set[str]) -> list[str]:
+    """An activation that the failing cases, and only they, have in some layer, at whatever depth
+    (an activation's derivative written wrong): 'fails only in networks with a tanh layer (4 of 4
+    cases with one); passes in the 21 without'."""
+    if not layers or not failing or not failing < set(layers):
+        return []
+    out = []
+    for name in sorted(set.intersection(*(layers[c] for c in failing)) - said):
+        having = {c for c in layers if name in layers[c]}
+        if having == failing:
+            out.append(f"fails only in networks with a {name} layer ({len(having)} of {len(having)} cases with one); "
+                       f"passes in the {len(layers) - len(having)} without")
     return out

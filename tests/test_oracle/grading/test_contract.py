@@ -184,6 +184,19 @@ def test_a_mistake_in_the_hidden_layers_only_is_located():
     assert "only in the hidden layers" in result.report()
 
 
+def test_an_activation_that_only_the_failing_networks_have_is_said():
+    from oracle.grading.result import only_with
+
+    hidden = {"a": "tanh,relu", "b": "relu,tanh", "c": "relu", "d": "sigmoid"}
+    facets = {c: {"loss": "mse", "output activation": "sigmoid", "hidden activations": h} for c, h in hidden.items()}
+    layers = {c: {*h.split(","), "sigmoid"} for c, h in hidden.items()}
+    assert only_with(facets, {"a", "b"}, layers) == [
+        "fails only in networks with a tanh layer (2 of 2 cases with one); passes in the 2 without"]
+    assert not any("tanh layer" in f for f in only_with(facets, {"a"}, layers))  # b has tanh too and passes
+    assert only_with(facets, {"d"}, layers) == [  # said once, by the facet that already names it
+        "fails only with hidden activations sigmoid (1 of 1 cases); passes with relu, relu,tanh, tanh,relu"]
+
+
 def test_failure_lines_name_their_case():
     def wrong(*args):
         return columns_bp(*args, bug="sigma_at_a")
