@@ -16,7 +16,7 @@ Two ways to round (``digits`` decimal places, half away from zero):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
@@ -204,7 +204,9 @@ def solve(ex: WorkedExample, digits: int = 4, carry_rounding: bool = False) -> S
     def round_all(key: str, value: np.ndarray) -> np.ndarray:
         return np.vectorize(lambda v: float(half_up(v, -digits)), otypes=[np.float64])(value)
 
-    rep = replay(ex, round_all if carry_rounding else None)
+    # A solution is computed through the document's quantities only: the parts an example happens
+    # to print (the terms of a sum) would otherwise be rounded and carried without being shown.
+    rep = replay(replace(ex, claimed={}), round_all if carry_rounding else None)
     fed = dict(rep.fed)
     w = Writer(ex, digits, fed)
     net = ex.net

@@ -380,9 +380,11 @@ def test_solve_carrying_3_decimals_reproduces_the_documents_3_decimal_numbers(se
         assert ours == theirs, key
 
 
-@pytest.mark.parametrize("name", [SEED, "course-no-bias-sse-batch"])
+@pytest.mark.parametrize("name", [n for n in packaged_examples() if packaged_example(n).lr is not None])
 def test_solutions_check_as_correct_or_carried(name: str):
-    ex = packaged_example(name)
+    # every convention and network of the shipped examples (in_out, target_minus_output, softmax,
+    # shared biases, batches); the solution's own one-step claims, without the file's [[step]] tables
+    ex = replace(packaged_example(name), steps=())
     exact = judge(replace(ex, claimed=solve(ex, digits=3).printed))
     assert set(exact.counts().items()) == {("correct", len(exact.rows)), ("rounding carried", 0), ("wrong", 0)}
     carried = solve(ex, digits=3, carry_rounding=True)
