@@ -129,10 +129,11 @@ def magnitudes(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str
 
 
 def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str, lr: float,
-                      ref: dict[str, Any]) -> dict[str, Any]:
-    """S for every property and layer: {'z': {l: S}, ..., 'L': S}, from reference values ``ref``."""
+                      ref: dict[str, Any], M: dict[str, dict[int, np.ndarray]] | None = None) -> dict[str, Any]:
+    """S for every property and layer: {'z': {l: S}, ..., 'L': S}, from reference values ``ref``
+    (and their magnitudes M, when already computed)."""
     L = net.L
-    M = magnitudes(net, x, y, loss, reduction, ref)
+    M = magnitudes(net, x, y, loss, reduction, ref) if M is None else M
     S: dict[str, Any] = {p: {l: float(np.max(v)) for l, v in M[p].items()} for p in M}
     dL_daL = _col(np.abs(np.asarray(ref["dL_da"][L], dtype=np.float64)))
     S["L"] = abs(float(ref["L"])) + float(np.sum(dL_daL * M["a"][L]))  # |L| + sum |dL/da| M(a^L)

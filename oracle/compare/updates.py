@@ -18,8 +18,8 @@ Used two ways:
   * one step from a shared start (``step_scales``): theta and the buffers are the same
     numbers on both sides, so their deviation is each operation's own rounding, rtol |x|;
     the gradient's is rtol M(dL/dW), M the backward pass's magnitude. The result, divided by
-    rtol, is the comparison scale S of W'^(l) and b'^(l), exactly scales.py's |W| + eta M(dL/dW)
-    for plain SGD;
+    rtol, is the comparison scale S of each element of W'^(l) and b'^(l), exactly scales.py's
+    |W| + eta M(dL/dW) for plain SGD;
   * a trajectory (``carry``): the deviations of step k are carried into step k + 1, each
     step adding its own rounding. A difference in theta also changes the next gradient
     (through the Hessian). In a stable run that change stays far below rounding; in an
@@ -136,13 +136,15 @@ def tensor_deviation(opt: Any, theta: Array, g: Array, buffers: dict[str, Array 
 
 def step_scales(opt: Any, params: dict[str, dict[int, Array | None]], grads: dict[str, dict[int, Array | None]],
                 grad_magnitudes: dict[str, dict[int, Array]], buffers: dict[str, dict[str, dict[int, Array | None]]],
-                t: int, rtol: float) -> dict[str, dict[int, float]]:
-    """Comparison scales S of W'^(l) and b'^(l) for one step from a shared start: the
-    deviation allowed each output element divided by rtol, at its largest.
+                t: int, rtol: float) -> dict[str, dict[int, Array]]:
+    """Comparison scales S of W'^(l) and b'^(l) for one step from a shared start, one per
+    element: the deviation allowed that element, divided by rtol. (An adaptive optimizer is
+    far more sensitive in some elements than in others: Adam's first step g / (|g| + eps) has
+    slope 1 / eps at g = 0 and none at |g| >> eps.)
 
     params: {'W': {l: W^(l)}, 'b': {l: b^(l) or None}}; grads and grad_magnitudes the same
     for dL/dW^(l), dL/db^(l) and their magnitudes M; buffers: {name: {'W': {l: ...}, 'b': ...}}."""
-    S: dict[str, dict[int, float]] = {"W_new": {}, "b_new": {}}
+    S: dict[str, dict[int, Array]] = {"W_new": {}, "b_new": {}}
     for kind, prop in (("W", "W_new"), ("b", "b_new")):
         for l, theta in params[kind].items():
             if theta is None or grads[kind].get(l) is None:
@@ -151,7 +153,7 @@ def step_scales(opt: Any, params: dict[str, dict[int, Array | None]], grads: dic
             dev = {"theta": rtol * np.abs(theta), "g": rtol * np.asarray(grad_magnitudes[kind][l]),
                    **{n: rtol * np.abs(b) for n, b in bufs.items() if b is not None}}
             d_theta, _ = tensor_deviation(opt, theta, grads[kind][l], bufs, t, dev)
-            S[prop][l] = float(np.max(d_theta)) / rtol if rtol > 0 else 0.0
+            S[prop][l] = d_theta / rtol if rtol > 0 else np.zeros_like(d_theta)
     return S
 
 

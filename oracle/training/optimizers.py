@@ -60,13 +60,15 @@ def manual_class(optimizer: torch.optim.Optimizer) -> type[Optimizer]:
     return cls
 
 
-def manual_optimizer(optimizer: torch.optim.Optimizer, lr: float | None = None) -> Optimizer:
+def manual_optimizer(optimizer: torch.optim.Optimizer, lr: float | None = None,
+                     groups: list[dict[str, Any]] | None = None) -> Optimizer:
     """The manual_bp optimizer with this torch optimizer's hyper-parameters (its first param
-    group's, which every group must share); ``lr`` overrides the group's learning rate."""
+    group's, which every group must share), or those of ``groups`` (the param groups as they
+    were at a step); ``lr`` overrides the group's learning rate."""
     cls = manual_class(optimizer)
-    groups = [settings(g, cls) for g in optimizer.param_groups]
+    groups = [settings(g, cls) for g in (optimizer.param_groups if groups is None else groups)]
     for i, group in enumerate(groups[1:], start=1):
-        differ = sorted(k for k in group if k != "lr" and group[k] != groups[0].get(k))
+        differ = sorted(k for k in group if group[k] != groups[0].get(k))
         if differ:
             raise UnsupportedError(f"optimizer: param_groups[{i}] has {differ[0]}={group[differ[0]]!r} where "
                                    f"param_groups[0] has {groups[0].get(differ[0])!r}; manual_bp's optimizers use one "
@@ -88,7 +90,9 @@ def mirrored_state(opt: Optimizer, optimizer: torch.optim.Optimizer,
     """The torch optimizer's state before its step, as manual_bp's: the buffers of every
     parameter (copied) and the step count. torch's SGD counts no steps; its rule only asks
     whether a momentum buffer exists yet, so the count is 0 before the first step and 1 after.
-    UnsupportedError if the parameters are at different steps (manual_bp counts one t)."""
+    A parameter torch has never stepped (not in the optimizer, or its .grad always None) has
+    no buffers and does not count. UnsupportedError if the others are at different steps
+    (manual_bp counts one t for all)."""
     steps: set[int] = set()
     buffers = {name: Buffers(LayerDict(), LayerDict()) for name in opt.buffer_names}
     for kind in ("W", "b"):
@@ -102,8 +106,6 @@ def mirrored_state(opt: Optimizer, optimizer: torch.optim.Optimizer,
                 steps.add(int(_number(state["step"])))
             elif state:
                 steps.add(1)  # SGD's momentum buffer exists: past the first step
-            else:
-                steps.add(0)
             for name in opt.buffer_names:
                 value = state.get(name)
                 getattr(buffers[name], kind)[l] = None if value is None else value.detach().cpu().numpy().copy()
