@@ -51,6 +51,7 @@ class ForwardEvent:
     grads_before: Params
     x: np.ndarray | None = None
     output: weakref.ref | None = None  # the model's output, while the user holds it
+    output_fn: Any = None  # the autograd node that made it (alive while the graph is: softmax(model(x)))
     output_shape: tuple[int, ...] = ()
     dropout: str | None = None  # why this pass was random, if it was
     reached: bool = False  # backward reached the output
@@ -82,16 +83,16 @@ class StepEvent:
     state: Any = None  # the optimizer's state before the step, mirrored (or the reason it could not be)
 
 
-def _derived(given: torch.Tensor, out: torch.Tensor | None, depth: int = 4) -> str | None:
-    """The operations (as autograd names them: 'SoftmaxBackward0') that made ``given`` from
-    ``out`` within a few steps, or None if it was not made from it."""
-    if out is None or out.grad_fn is None or given.grad_fn is None:
+def _derived(given: torch.Tensor, out_fn: Any, depth: int = 4) -> str | None:
+    """The operations (as autograd names them: 'SoftmaxBackward0' is Softmax) that made ``given``
+    within a few steps from the tensor ``out_fn`` made, or None if it was not made from it."""
+    if out_fn is None or given.grad_fn is None:
         return None
     path, node = [], given.grad_fn
     for _ in range(depth):
         path.append(node.name().removesuffix("Backward0").removesuffix("Backward1"))
         parents = [f for f, _ in node.next_functions if f is not None]
-        if out.grad_fn in parents:
+        if out_fn in parents:
             return " of ".join(path)
         if len(parents) != 1:
             return None
@@ -135,7 +136,7 @@ class Recorder:
         event, self._in_forward = self._in_forward, None
         if event is None or not isinstance(output, torch.Tensor):
             return
-        event.output, event.output_shape = weakref.ref(output), tuple(output.shape)
+        event.output, event.output_fn, event.output_shape = weakref.ref(output), output.grad_fn, tuple(output.shape)
         if output.requires_grad:
             output.register_hook(lambda grad: setattr(event, "reached", True))
         self.current.forwards.append(event)
@@ -172,8 +173,7 @@ class Recorder:
             if same(event.output):
                 return latest, f"the output of a forward pass {k + 1} step(s) earlier"
         for event in reversed(self.current.forwards):
-            out = event.output() if event.output is not None else None
-            op = _derived(given, out)
+            op = _derived(given, event.output_fn)
             if op:
                 return latest, f"{op} of the model's output, not the output itself"
         return latest, "a tensor that is not the output of any forward pass of the model"
@@ -190,6 +190,8 @@ class Recorder:
     def _step_post(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
         event = self.current
         event.after = snapshot(self.layers)
+        for forward in event.forwards:
+            forward.output_fn = None  # done with: let the graph go
         self.earlier = (self.earlier + event.forwards)[-8:]
         self.current = StepEvent(event.index + 1)
         self.on_step(event)

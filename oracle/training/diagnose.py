@@ -7,6 +7,7 @@ gradient is 32 times manual_bp's and backward brought 32 to the loss; and so on.
     zero_grad forgotten          grads = this step's + those left in .grad before it
     zero_grad between micro-batches  grads = the last k of K losses' only
     the loss scaled              grads = c x expected, and backward brought c to the loss
+    an L2 term added to the loss grads = expected + lambda theta
     the loss on another tensor   loss_fn's input was not this step's model output, or backward
                                  never reached loss_fn's output
     a .detach() in the forward   layers 1..j got no gradient, the later ones the right one
@@ -101,12 +102,13 @@ def scaled_or_clipped(ctx: StepContext) -> str | None:
         return None
     weights = {t.event.weight for t in ctx.terms}
     w = weights.pop() if len(weights) == 1 else None
-    m = ctx.terms[0].case.batch
-    if w is not None and abs(w - c * ctx.terms[0].count) <= 1e-6 * abs(w):
+    m, count = ctx.terms[0].case.batch, ctx.terms[0].count
+    if w is not None and abs(w - count) > 1e-6 * abs(count):  # backward brought w, not 1 (or 1/K), to the loss
         batch = f" (the batch size, m = {m})" if abs(w - m) < 1e-9 * m else \
             f" (1 / the batch size, m = {m})" if abs(w * m - 1) < 1e-9 else ""
-        return (f"the loss was multiplied by {w:.6g}{batch} before backward: every gradient is {c:.4g} x the loss's; "
-                "call backward on loss_fn's loss itself")
+        effect = f"every gradient is {c:.4g} x the loss's" if abs(w - c * count) <= 1e-6 * abs(w) else \
+            f"after clip_grad_norm_ every gradient is {c:.4g} x manual_bp's clipped one"
+        return f"the loss was multiplied by {w:.6g}{batch} before backward: {effect}; call backward on loss_fn's loss"
     if 0 < c < 1 and ctx.setup.clip_grad_norm is None:
         after = c * _norm(ctx.expected)
         return (f"the gradients were clipped: their total norm {_norm(ctx.expected):.4g} was scaled by {c:.4g} to "
@@ -150,6 +152,26 @@ def no_gradient(ctx: StepContext) -> str | None:
     span = "layer 1" if j == 1 else f"layers 1..{j}"
     return (f"{span} got no gradient {how} while the later layers' gradients are right: {cause}, so backward stops "
             f"after layer {j}")
+
+
+def added_penalty(ctx: StepContext) -> str | None:
+    """grads = expected + lambda theta (on every parameter, or on the weights only)."""
+    for kinds in (("W", "b"), ("W",)):
+        theta = {kind: {l: (a if kind in kinds else None) for l, a in by.items()} for kind, by in ctx.start.items()}
+        tt = sum(float(np.sum(a * a)) for _, _, a in _pairs(theta))
+        if tt == 0:
+            continue
+        lam = sum(float(np.sum((_torch(ctx, k, l) - ctx.expected[k][l]) * a)) for k, l, a in _pairs(theta)) / tt
+        if abs(lam) < 1e3 * ctx.rtol:
+            return None
+        penalty = combine([(lam, {k: {l: (a if k in kinds else np.zeros_like(a) if a is not None else None)
+                                      for l, a in by.items()} for k, by in ctx.start.items()})])
+        if _agrees(ctx, combine([(1.0, ctx.expected), (1.0, penalty)]), slack=penalty):
+            which = "every parameter" if len(kinds) == 2 else "the weights"
+            return (f"the gradients are the loss's plus {lam:.4g} x theta on {which}: backward ran on the loss plus an "
+                    f"L2 penalty ({lam / 2:.4g} x sum theta^2); watch checks loss_fn's loss alone (the optimizer's "
+                    f"weight_decay={lam:.4g} adds the same gradient for SGD and Adam)")
+    return None
 
 
 def other_tensor(ctx: StepContext) -> str | None:
@@ -226,7 +248,7 @@ def saturated(ctx: StepContext) -> str | None:
 
 EXPLAINERS: tuple[Callable[[StepContext], str | None], ...] = (
     other_tensor, zero_grad_forgotten, zeroed_between_micro_batches, no_gradient, scaled_or_clipped, clipped_by_value,
-    params_changed, not_in_optimizer, lr_changed, saturated)
+    added_penalty, params_changed, not_in_optimizer, lr_changed, saturated)
 
 
 def explain(ctx: StepContext) -> list[str]:

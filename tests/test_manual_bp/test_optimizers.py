@@ -1,6 +1,6 @@
 """manual_bp.optimizers without torch: plain SGD is Eq. 5 bit for bit, each rule on numbers
 worked by hand, the state in the open, nothing passed in modified, every bad setting refused
-naming it. (Against torch.optim: tests/test_oracle/training/test_optimizers.py.)"""
+naming it. (Against torch.optim: tests/test_oracle/training/test_trajectories.py.)"""
 
 from __future__ import annotations
 
