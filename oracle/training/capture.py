@@ -3,7 +3,8 @@
   * a forward pre-hook on the model: the parameters as the forward pass used them, and the
     .grad each parameter already held (left over from before, unless zero_grad() ran);
   * a forward pre-hook on the first nn.Linear: x, the input of the document's layer 1 (after
-    any flatten or view on the model's input);
+    any flatten or view on the model's input); a forward hook on every nn.Linear: z^(l) as
+    torch computed it (to follow torch's side of a relu kink that rounding puts in doubt);
   * a forward hook on the model: its output, and a tensor hook on it that notes whether
     backward reached it;
   * a forward hook on the loss module: the tensor and target it was called with, the loss
@@ -50,6 +51,7 @@ class ForwardEvent:
     params: Params
     grads_before: Params
     x: np.ndarray | None = None
+    z: dict[int, np.ndarray] = field(default_factory=dict)  # torch's z^(l), one example per row
     output: weakref.ref | None = None  # the model's output, while the user holds it
     output_fn: Any = None  # the autograd node that made it (alive while the graph is: softmax(model(x)))
     output_shape: tuple[int, ...] = ()
@@ -112,11 +114,13 @@ class Recorder:
         self.earlier: list[ForwardEvent] = []  # forward passes of steps already checked
         self._in_forward: ForwardEvent | None = None
         first = model_map.linears[0]
-        self.handles = [model.register_forward_pre_hook(self._model_pre), model.register_forward_hook(self._model_post),
-                        first.register_forward_pre_hook(self._first_linear),
-                        loss_fn.register_forward_hook(self._loss, with_kwargs=True),
-                        optimizer.register_step_pre_hook(self._step_pre),
-                        optimizer.register_step_post_hook(self._step_post)]
+        self.handles = [lin.register_forward_hook(self._linear(l)) for l, lin in enumerate(model_map.linears, start=1)]
+        self.handles += [model.register_forward_pre_hook(self._model_pre),
+                         model.register_forward_hook(self._model_post),
+                         first.register_forward_pre_hook(self._first_linear),
+                         loss_fn.register_forward_hook(self._loss, with_kwargs=True),
+                         optimizer.register_step_pre_hook(self._step_pre),
+                         optimizer.register_step_post_hook(self._step_post)]
 
     def remove(self) -> None:
         for handle in self.handles:
@@ -131,6 +135,12 @@ class Recorder:
     def _first_linear(self, module: torch.nn.Module, args: tuple) -> None:
         if self._in_forward is not None and self._in_forward.x is None and args:
             self._in_forward.x = as_numpy(args[0])
+
+    def _linear(self, l: int) -> Callable[..., None]:
+        def hook(module: torch.nn.Module, args: tuple, output: Any) -> None:
+            if self._in_forward is not None and isinstance(output, torch.Tensor):
+                self._in_forward.z[l] = as_numpy(output)
+        return hook
 
     def _model_post(self, module: torch.nn.Module, args: tuple, output: Any) -> None:
         event, self._in_forward = self._in_forward, None

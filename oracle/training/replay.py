@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from manual_bp import backward, forward
-from manual_bp.backprop import Gradients
+from manual_bp import backward, forward, validate
+from manual_bp.activations import LEAKY_SLOPE
+from manual_bp.backprop import BACKPROP, Gradients, Quantities
 from manual_bp.errors import InputError, LayerDict
 from manual_bp.optimizers import Optimizer
 from oracle.cases import Case
@@ -74,6 +75,7 @@ class Term:
     count: float = 1.0
     logit: float = 0.0  # the largest |z^(L)|
     softplus: float = -np.inf  # the largest pre-activation of a softplus layer
+    kinks: int = 0  # relu inputs within rounding of 0 where torch's side of the kink was taken
 
 
 @dataclass
@@ -117,6 +119,7 @@ def _term(setup: Setup, event: LossEvent, k: int) -> Term:
     values = {"z": cache.z, "a": cache.a, "sigma_prime": cache.sigma_prime, "L": grads.loss, "dL_da": grads.dL_da,
               "delta": grads.delta}
     M = magnitudes(net, case.x, case.y, case.loss, case.reduction, values)
+    grads, kinks = _torch_side_of_kinks(setup, case, cache, grads, fwd.z, M)
     S_L = comparison_scales(net, case.x, case.y, case.loss, case.reduction, 0.0, values, M)["L"]
     f = setup.loss.factor(net.sizes[-1])
     softplus = [float(np.max(cache.z[l])) for l in net.W if net.activations[l] == "softplus"]
@@ -125,7 +128,35 @@ def _term(setup: Setup, event: LossEvent, k: int) -> Term:
                 {"W": {l: f * M["dW"][l] for l in net.W}, "b": {l: f * M["db"][l] if l in M["db"] else None
                                                                for l in net.W}},
                 f * grads.loss, f * S_L, logit=float(np.max(np.abs(cache.z[net.L]))),
-                softplus=max(softplus or [-np.inf]))
+                softplus=max(softplus or [-np.inf]), kinks=kinks)
+
+
+KINKED = {"relu": 0.0, "leaky_relu": LEAKY_SLOPE}  # sigma' jumps at z = 0 to 1 from this
+
+
+def _torch_side_of_kinks(setup: Setup, case: Case, cache: Any, grads: Any, torch_z: dict[int, np.ndarray],
+                         M: dict[str, Any]) -> tuple[Any, int]:
+    """Where a relu (or leaky_relu) input is within rounding of 0, rtol M(z), and torch's z^(l)
+    lies on the other side of the kink than manual_bp's, sigma' there is a convention, not a
+    number either side can get right: take torch's side and run the backward pass again."""
+    net, flipped = case.net, {}
+    for l in net.W:
+        slope = KINKED.get(net.activations[l])
+        if slope is None or l not in torch_z:
+            continue
+        z, theirs = cache.z[l], torch_z[l].T
+        doubt = (np.abs(z) <= setup.rtol * M["z"][l]) & ((z > 0) != (theirs > 0))
+        if doubt.any():
+            flipped[l] = (doubt, np.where(theirs > 0, 1.0, slope).astype(z.dtype))
+    if not flipped:
+        return grads, 0
+    sp = LayerDict({l: v.copy() for l, v in cache.sigma_prime.items()})
+    for l, (doubt, side) in flipped.items():
+        sp[l][doubt] = side[doubt]
+    q = Quantities(z=LayerDict(cache.z), a=LayerDict(cache.a), sigma_prime=sp)
+    Y = validate.targets(net, case.y, case.loss, case.batch, False)
+    BACKPROP.backward_pass(net, q, Y, case.loss, case.reduction)
+    return Gradients(q.loss, q.delta, q.dL_da, q.dW, q.db), sum(int(d.sum()) for d, _ in flipped.values())
 
 
 def _used_losses(event: StepEvent) -> tuple[list[LossEvent], list[str]]:

@@ -14,13 +14,14 @@ from oracle.text import markdown_table
 class StepResult:
     """One optimizer.step() against manual_bp: ``records`` (loss, dL/dW^(l), dL/db^(l), W'^(l),
     b'^(l)), ``explanations`` (one line per loop bug recognised), ``problems`` (what could not
-    be checked, and why)."""
+    be checked, and why), ``notes`` (what the check did that is worth knowing)."""
 
     index: int
     records: list[Record]
     explanations: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     about: str = ""
+    notes: list[str] = field(default_factory=list)  # what the check did that the reader should know
 
     @property
     def passed(self) -> bool:
@@ -44,21 +45,24 @@ class StepResult:
         return head + ("" if self.passed else " (FAILED)")
 
     def report(self, detail: bool = True) -> str:
-        """The verdict, the problems and explanations (one line each), and for a failing step
-        (or with detail) the table and each failure's message."""
+        """The verdict, the problems and explanations (one line each), and with ``detail`` the
+        table and each failure's message."""
         lines = [self.verdict() if not self.about else f"{self.about}\n{self.verdict()}"]
         lines += [f"  cannot check: {p.removeprefix('cannot check this step: ')}" for p in self.problems]
         lines += [f"  explained: {e}" for e in self.explanations]
-        if self.records and (detail or not self.passed):
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.records and detail:
             lines += ["", self.table()]
             lines += ["", *(r.message() for r in self.failures)] if self.failures else []
         return "\n".join(lines)
 
 
 def report(steps: list[StepResult], about: str) -> str:
-    """A whole watch: a verdict over the steps, then each step (tables for failing ones only)."""
-    agree = sum(s.passed for s in steps)
+    """A whole watch: a verdict over the steps, then one line per step (with its explanations);
+    the first failing step also with its table and failure messages."""
     if not steps:
         return f"{about}\nno optimizer.step() ran inside the with block: nothing was checked"
+    agree = sum(s.passed for s in steps)
+    first = next((s for s in steps if not s.passed), None)
     head = f"{about}\n{agree} of {len(steps)} optimizer step(s) agree with manual_bp"
-    return "\n\n".join([head, *(s.report(detail=False) for s in steps)])
+    return "\n\n".join([head, *(s.report(detail=s is first) for s in steps)])

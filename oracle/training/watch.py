@@ -90,6 +90,10 @@ class Watch:
             result = StepResult(event.index, recs, problems=ctx.problems)
             if ctx.findings or (ctx.terms and not result.passed):
                 result.explanations = explain(ctx)
+            kinks = sum(t.kinks for t in ctx.terms)
+            if kinks:
+                result.notes.append(f"{kinks} relu input(s) within rounding of 0 fell on the other side of the kink "
+                                    "in torch than in manual_bp; sigma' there is a convention: torch's side was taken")
         except Exception as exc:  # never raised into the user's loop; reported with the step
             result = StepResult(event.index, [], problems=[f"the check itself failed ({type(exc).__name__}: {exc})"])
         self.steps.append(result)
