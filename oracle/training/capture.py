@@ -107,7 +107,7 @@ class Recorder:
     called after every optimizer.step()."""
 
     def __init__(self, model: torch.nn.Module, model_map: ModelMap, loss_fn: torch.nn.Module,
-                 optimizer: torch.optim.Optimizer, mirror: Callable[[], Any], on_step: Callable[[StepEvent], None]):
+                 optimizer: torch.optim.Optimizer, mirror: Callable[[int], Any], on_step: Callable[[StepEvent], None]):
         self.map, self.layers = model_map, model_map.params()
         self.mirror, self.on_step = mirror, on_step
         self.current = StepEvent(1)
@@ -193,7 +193,7 @@ class Recorder:
         event.grads, event.at_step = grads_of(self.layers), snapshot(self.layers)
         event.groups = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
         try:
-            event.state = self.mirror()
+            event.state = self.mirror(event.index - 1)  # the steps seen before this one
         except Exception as exc:  # reported with the step, never raised into the user's loop
             event.state = f"the optimizer's state could not be read: {exc}"
 

@@ -86,13 +86,13 @@ def torch_optimizer(opt: Optimizer, params: Iterable[torch.Tensor]) -> torch.opt
 
 
 def mirrored_state(opt: Optimizer, optimizer: torch.optim.Optimizer,
-                   layers: dict[str, dict[int, torch.Tensor | None]]) -> OptimizerState:
+                   layers: dict[str, dict[int, torch.Tensor | None]], seen: int = 0) -> OptimizerState:
     """The torch optimizer's state before its step, as manual_bp's: the buffers of every
-    parameter (copied) and the step count. torch's SGD counts no steps; its rule only asks
-    whether a momentum buffer exists yet, so the count is 0 before the first step and 1 after.
-    A parameter torch has never stepped (not in the optimizer, or its .grad always None) has
-    no buffers and does not count. UnsupportedError if the others are at different steps
-    (manual_bp counts one t for all)."""
+    parameter (copied) and the step count. torch's SGD counts no steps (its rule only asks
+    whether a momentum buffer exists yet): its count here is ``seen``, the steps the caller
+    saw, and at least 1 once a buffer exists. A parameter torch has never stepped (not in the
+    optimizer, or its .grad always None) has no buffers and does not count. UnsupportedError if
+    the others are at different steps (manual_bp counts one t for all)."""
     steps: set[int] = set()
     buffers = {name: Buffers(LayerDict(), LayerDict()) for name in opt.buffer_names}
     for kind in ("W", "b"):
@@ -105,14 +105,14 @@ def mirrored_state(opt: Optimizer, optimizer: torch.optim.Optimizer,
             if "step" in state:
                 steps.add(int(_number(state["step"])))
             elif state:
-                steps.add(1)  # SGD's momentum buffer exists: past the first step
+                steps.add(max(seen, 1))  # SGD's momentum buffer exists: past the first step
             for name in opt.buffer_names:
                 value = state.get(name)
                 getattr(buffers[name], kind)[l] = None if value is None else value.detach().cpu().numpy().copy()
     if len(steps) > 1:
         raise UnsupportedError(f"optimizer: its parameters are at different steps {sorted(steps)} (some were skipped "
                                "because their .grad was None); manual_bp's optimizers count one step for all")
-    step = steps.pop() if steps else 0
+    step = steps.pop() if steps else (seen if isinstance(opt, SGD) else 0)
     return OptimizerState(step, {n: b for n, b in buffers.items()
                                  if any(v is not None for v in (*b.W.values(), *b.b.values()))})
 

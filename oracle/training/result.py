@@ -5,6 +5,7 @@ be checked; and the report, a verdict line and a table per step."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from oracle.compare.records import Record
 from oracle.text import markdown_table
@@ -14,7 +15,9 @@ from oracle.text import markdown_table
 class StepResult:
     """One optimizer.step() against manual_bp: ``records`` (loss, dL/dW^(l), dL/db^(l), W'^(l),
     b'^(l)), ``explanations`` (one line per loop bug recognised), ``problems`` (what could not
-    be checked, and why), ``notes`` (what the check did that is worth knowing)."""
+    be checked, and why), ``notes`` (what the check did that is worth knowing), ``optimizer``
+    (manual_bp's optimizer as it stands after the step: ``optimizer.state.step``,
+    ``optimizer.state["exp_avg"].W[1]``, started from torch's state before the step)."""
 
     index: int
     records: list[Record]
@@ -22,6 +25,7 @@ class StepResult:
     problems: list[str] = field(default_factory=list)
     about: str = ""
     notes: list[str] = field(default_factory=list)  # what the check did that the reader should know
+    optimizer: Any = None  # manual_bp's optimizer after its step: .state is its state after this step
 
     @property
     def passed(self) -> bool:

@@ -71,8 +71,8 @@ class Watch:
     def __enter__(self) -> Watch:
         setup = self.setup
 
-        def mirror() -> Any:
-            return mirrored_state(manual_optimizer(setup.optimizer), setup.optimizer, setup.model.params())
+        def mirror(seen: int) -> Any:
+            return mirrored_state(manual_optimizer(setup.optimizer), setup.optimizer, setup.model.params(), seen)
 
         self._recorder = Recorder(self.model, setup.model, self.loss_fn, setup.optimizer, mirror, self._check)
         return self
@@ -87,7 +87,7 @@ class Watch:
         try:
             ctx = build_context(self.setup, event)
             recs = records(ctx)
-            result = StepResult(event.index, recs, problems=ctx.problems)
+            result = StepResult(event.index, recs, problems=ctx.problems, optimizer=ctx.optimizer)
             if ctx.findings or (ctx.terms and not result.passed):
                 result.explanations = explain(ctx)
             kinks = sum(t.kinks for t in ctx.terms)

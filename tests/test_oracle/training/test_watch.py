@@ -60,6 +60,8 @@ def test_a_correct_loop_passes_every_step_with_an_evaluation_pass_inside():
     assert w.passed, w.report()
     assert len(w.steps) == 6 and w.explanations == []
     assert "6 of 6 optimizer step(s) agree with manual_bp" in w.report()
+    state = w.steps[-1].optimizer.state  # manual_bp's optimizer after step 6, in the open
+    assert state.step == 6 and state["momentum_buffer"].W[1].shape == (12, 16)  # SGD's: the steps watch saw
 
 
 def test_zero_grad_forgotten():
