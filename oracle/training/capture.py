@@ -57,6 +57,7 @@ class ForwardEvent:
     output_shape: tuple[int, ...] = ()
     dropout: str | None = None  # why this pass was random, if it was
     reached: bool = False  # backward reached the output
+    step: int = 0  # the step it belongs to
 
 
 @dataclass
@@ -147,6 +148,7 @@ class Recorder:
         if event is None or not isinstance(output, torch.Tensor):
             return
         event.output, event.output_fn, event.output_shape = weakref.ref(output), output.grad_fn, tuple(output.shape)
+        event.step = self.current.index
         if output.requires_grad:
             output.register_hook(lambda grad: setattr(event, "reached", True))
         self.current.forwards.append(event)
@@ -179,9 +181,9 @@ class Recorder:
             if same(event.output):
                 return event, None
         latest = self.current.forwards[-1] if self.current.forwards else None
-        for k, event in enumerate(reversed(self.earlier)):
+        for event in reversed(self.earlier):
             if same(event.output):
-                return latest, f"the output of a forward pass {k + 1} step(s) earlier"
+                return latest, f"the output of step {event.step}'s forward pass"
         for event in reversed(self.current.forwards):
             op = _derived(given, event.output_fn)
             if op:

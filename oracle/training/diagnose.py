@@ -29,7 +29,9 @@ import numpy as np
 from oracle.training.capture import Params
 from oracle.training.replay import StepContext, combine, manual_step, update_agrees
 
-SATURATES = {np.float64: 36.0, np.float32: 16.0}  # |z| beyond which 1 - sigmoid(z) rounds to 0 (or near it)
+# |z| beyond which a sigmoid + bce parts from BCEWithLogitsLoss: float64, a (1 - a) under bce's 1e-12 clamp
+# (|z| > 27.6); float32, 1 - sigmoid(z) rounds to 0 (|z| > 16.6)
+SATURATES = {np.float64: 27.0, np.float32: 16.0}
 SOFTPLUS_THRESHOLD = 20.0  # nn.Softplus's default: the identity above it
 
 
@@ -176,8 +178,10 @@ def added_penalty(ctx: StepContext) -> str | None:
 
 def other_tensor(ctx: StepContext) -> str | None:
     if all(t.event.weight is None for t in ctx.terms) and any(g is not None for _, _, g in _pairs(ctx.torch_grads)):
-        return ("backward never reached loss_fn's output in this step: .backward() ran on another tensor, whose "
-                "gradients are the ones at optimizer.step()")
+        through = "computed from the model's output" if any(f.reached for f in ctx.event.forwards) else \
+            "not even through this step's model output"
+        return (f"backward never reached loss_fn's output in this step: .backward() ran on another tensor ({through}), "
+                "whose gradients are the ones at optimizer.step()")
     return None
 
 

@@ -15,7 +15,7 @@ The *WithLogits and CrossEntropy losses take the last Linear layer's output (log
 model must end in that Linear layer; manual_bp's network then ends in the sigmoid or softmax
 the loss applies itself, which is the same function. One limit: BCEWithLogitsLoss is exact
 for any logit, while a sigmoid followed by bce saturates (as nn.BCELoss does) once |z| passes
-about 36 in float64 and 16 in float32; a check then names that logit (oracle.training.diagnose).
+about 27 in float64 and 16 in float32; a check then names that logit (oracle.training.diagnose).
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from oracle.compare.updates import step_scales
 from oracle.training.capture import LossEvent, Params, StepEvent
 from oracle.training.losses import LossMap, TargetError
 from oracle.training.models import TORCH_DTYPES, ModelMap
+from oracle.training.optimizers import manual_optimizer
 
 STEP_PROPERTIES = ("L", "dW", "db", "W_new", "b_new")
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_: clip_coef = max_norm / (total_norm + 1e-6)
@@ -222,8 +223,6 @@ def manual_step(ctx: StepContext, lr: float | None = None, start: Params | None 
                 grads: Params | None = None) -> tuple[Optimizer, Params]:
     """manual_bp's optimizer step from ``start`` (the forward pass's parameters) with ``grads``
     (the expected gradient), with torch's state before the step; ``lr`` the learning rate."""
-    from oracle.training.optimizers import manual_optimizer
-
     setup, event = ctx.setup, ctx.event
     start, grads = start or ctx.start, grads or ctx.expected
     if isinstance(event.state, str):

@@ -135,7 +135,8 @@ def test_backward_on_another_tensor_than_loss_fns_loss():
             F.mse_loss(torch.softmax(out, 1), F.one_hot(y, 4).float()).backward()  # ... but this one is trained
             optimizer.step()
     assert loss.item() > 0
-    one_line(w, r"backward never reached loss_fn's output in this step: \.backward\(\) ran on another tensor")
+    one_line(w, r"backward never reached loss_fn's output in this step: \.backward\(\) ran on another tensor "
+                r"\(computed from the model's output\)")
 
 
 class Detached(nn.Module):
@@ -368,3 +369,24 @@ def test_a_relu_input_within_rounding_of_zero_follows_torchs_side_of_the_kink(mo
                                 "than in manual_bp; sigma' there is a convention: torch's side was taken"]
     monkeypatch.setattr("oracle.training.replay.KINKED", {})  # without it, the convention reads as a wrong gradient
     assert not _step_at_a_kink().passed
+
+
+@pytest.mark.parametrize(("head", "loss_fn", "z", "pattern"), [
+    ([], nn.BCEWithLogitsLoss(), 40.0, r"a logit reached 40, where the sigmoid saturates in float64: "
+                                       r"BCEWithLogitsLoss stays exact there"),
+    ([nn.Softplus()], nn.MSELoss(), 21.0, r"a softplus pre-activation reached 21: nn\.Softplus is the identity "
+                                          r"above threshold=20"),
+])
+def test_the_two_limits_of_the_comparison_are_named_not_blamed_on_the_loop(head, loss_fn, z, pattern):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2), *head).double()
+    with torch.no_grad():
+        model[2].weight.zero_()
+        model[2].bias.fill_(z)  # every example's last pre-activation is z
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(4, 2, dtype=torch.float64), torch.zeros(4, 2, dtype=torch.float64)
+    with oracle.watch(model, optimizer, loss_fn) as w:
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    one_line(w, pattern)
