@@ -1,8 +1,10 @@
-"""Eq. 5, the parameter update, and a plain training loop built on it."""
+"""Eq. 5, the parameter update, and a training loop built on it (Eq. 5, or any optimizer of
+manual_bp.optimizers)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,8 +14,11 @@ from manual_bp.errors import InputError, require
 from manual_bp.losses import check_reduction
 from manual_bp.network import Network
 
+if TYPE_CHECKING:
+    from manual_bp.optimizers import Optimizer, OptimizerState
 
-def _check_gradients(net: Network, grads: Gradients, update_biases: bool) -> None:
+
+def check_gradients(net: Network, grads: Gradients, update_biases: bool) -> None:
     """grads must hold dL/dW^(l) (and dL/db^(l) where a bias is updated) with the parameters' shapes."""
     if not isinstance(grads, Gradients):
         raise InputError(f"grads: expected the Gradients that backward() returns, got {type(grads).__name__}")
@@ -34,7 +39,7 @@ def sgd_step(net: Network, grads: Gradients, lr: float, update_biases: bool = Tr
     the biases are kept as they are (some hand examples only update the weights)."""
     eta = net.dtype(validate.learning_rate(lr))
     update_biases = validate.flag("update_biases", update_biases)
-    _check_gradients(net, grads, update_biases)
+    check_gradients(net, grads, update_biases)
     q = Quantities(dW=grads.dW, db=grads.db)
     with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is refused by Network
         W, b = BACKPROP.update_pass(net, q, eta, update_biases)
@@ -43,25 +48,40 @@ def sgd_step(net: Network, grads: Gradients, lr: float, update_biases: bool = Tr
 
 @dataclass(frozen=True)
 class TrainResult:
-    """``networks[k]`` is the network after k steps (``networks[0]`` is the one passed in) and
-    ``losses[k]`` is the loss of ``networks[k]``, for k = 0..steps."""
+    """``networks[k]`` is the network after k steps (``networks[0]`` is the one passed in),
+    ``losses[k]`` the loss of ``networks[k]`` and ``states[k]`` the optimizer's state after k
+    steps (its step count, buffers and moments), for k = 0..steps."""
 
     losses: list[float]
     networks: list[Network]
+    states: list[OptimizerState] = field(default_factory=list)
 
 
-def train(net: Network, x: object, y: object, lr: float, steps: int, loss: str = "half_sse",
-          reduction: str = "mean", update_biases: bool = True) -> TrainResult:
-    """Full-batch gradient descent: ``steps`` rounds of forward, backward and Eq. 5 on (x, y)."""
+def train(net: Network, x: object, y: object, lr: float | None, steps: int, loss: str = "half_sse",
+          reduction: str = "mean", update_biases: bool = True, optimizer: Optimizer | None = None) -> TrainResult:
+    """Full-batch training: ``steps`` rounds of forward, backward and an update on (x, y).
+
+    The update is Eq. 5 with learning rate ``lr`` (``sgd_step``), or, given an ``optimizer``
+    of manual_bp.optimizers, that optimizer's step, from its current state (pass lr=None, or
+    the optimizer's own lr)."""
+    from manual_bp.optimizers import SGD, Optimizer
+
     steps = validate.count("steps", steps)
-    validate.learning_rate(lr)
+    if optimizer is None:
+        optimizer = SGD(validate.learning_rate(lr))
+    elif not isinstance(optimizer, Optimizer):
+        raise InputError(f"optimizer: expected an optimizer of manual_bp.optimizers (SGD, Adam, AdamW, RMSprop), "
+                         f"got {type(optimizer).__name__}")
+    elif lr is not None and validate.learning_rate(lr) != optimizer.lr:
+        raise InputError(f"lr: {lr!r} differs from the optimizer's lr={optimizer.lr!r}; pass lr=None with an optimizer")
     validate.flag("update_biases", update_biases)
     check_reduction(reduction)
-    losses, networks = [], [net]
+    losses, networks, states = [], [net], [optimizer.state]
     for _ in range(steps):
         grads = backward(net, forward(net, x), y, loss, reduction)
         losses.append(grads.loss)
-        net = sgd_step(net, grads, lr, update_biases)
+        net = optimizer.step(net, grads, update_biases)
         networks.append(net)
+        states.append(optimizer.state)
     losses.append(backward(net, forward(net, x), y, loss, reduction).loss)
-    return TrainResult(losses, networks)
+    return TrainResult(losses, networks, states)

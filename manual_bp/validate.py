@@ -4,9 +4,10 @@ to. Each check raises :class:`~manual_bp.errors.InputError` with a message that 
 argument, what was expected and what was given.
 
 One path per kind of input: :func:`float_array` for every array of numbers (weights, biases,
-x, y), :func:`learning_rate`, :func:`count` and :func:`flag` for scalars. A value is taken as
-a number only if it is one: strings, booleans, complex, datetime, structured, masked and
-object arrays are refused, not converted.
+x, y, an optimizer's buffers), :func:`learning_rate`, :func:`in_range` (an optimizer's
+hyper-parameters), :func:`count` and :func:`flag` for scalars. A value is taken as a number
+only if it is one: strings, booleans, complex, datetime, structured, masked and object arrays
+are refused, not converted.
 """
 
 from __future__ import annotations
@@ -144,6 +145,17 @@ def learning_rate(lr: object) -> float:
     value = real_number("lr", lr, "a positive finite number")
     require(value > 0, f"lr: expected a positive finite number, got {lr!r}")
     return value
+
+
+def in_range(name: str, value: object, low: float, high: float, high_open: bool = False) -> float:
+    """A finite real number with low <= value <= high (value < high where high_open): an
+    optimizer's hyper-parameter, such as a momentum factor, a beta or a weight decay."""
+    upper = "<" if high_open else "<="
+    expected = f"a number >= {low:g}" if math.isinf(high) else f"a number with {low:g} <= {name} {upper} {high:g}"
+    number = real_number(name, value, expected)
+    inside = low <= number and (number < high if high_open else number <= high)
+    require(inside, f"{name}: expected {expected}, got {_describe(value)}")
+    return number
 
 
 def count(name: str, value: object, minimum: int = 0) -> int:

@@ -37,3 +37,11 @@ def test_every_link_resolves():
         for link in re.findall(r"\]\(([^)#]+)\)", page.read_text(encoding="utf-8")):
             if not link.startswith("http"):
                 assert (page.parent / link).exists(), f"{page.name}: {link}"
+
+
+def test_training_doc_example_runs_and_passes():
+    code = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "training.md").read_text(encoding="utf-8"), re.S).group(1)
+    namespace: dict = {}
+    exec(code, namespace)  # the doc's own watch example: three checked steps of an MNIST-shaped MLP
+    w = namespace["w"]
+    assert w.passed and len(w.steps) == 3

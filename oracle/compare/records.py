@@ -111,10 +111,14 @@ def _algorithm_properties(algorithm: Backprop, case: Case) -> dict[str, Any]:
             "db": q.db, "W_new": W_new, "b_new": b_new}
 
 
-def compare_tensor(manual: Any, reference: Any, scale: float, tol: Tolerance) -> dict[str, Any]:
-    """Errors of one tensor: greatest absolute and relative error, worst element, pass or fail."""
+def compare_tensor(manual: Any, reference: Any, scale: float | np.ndarray, tol: Tolerance) -> dict[str, Any]:
+    """Errors of one tensor: greatest absolute and relative error, worst element, pass or fail.
+    ``scale`` is the tensor's comparison scale S, or an array of one scale per element (then
+    see :func:`compare_elementwise`)."""
     m = np.asarray(manual, dtype=np.float64)
     r = np.asarray(reference, dtype=np.float64)
+    if np.ndim(scale) and m.shape == r.shape:
+        return compare_elementwise(m, r, np.asarray(scale, dtype=np.float64), tol)
     if m.shape != r.shape:
         return {"shape": f"{m.shape} vs reference {r.shape}", "max_abs_err": float("inf"),
                 "max_rel_err": float("inf"), "worst_index": "-", "manual_value": float("nan"),
@@ -141,6 +145,35 @@ def compare_tensor(manual: Any, reference: Any, scale: float, tol: Tolerance) ->
         "allowed_abs_err": allowed,
         "tolerance": tol.rule(S),
         "passed": bool(max_abs <= allowed),
+    }
+
+
+def compare_elementwise(m: np.ndarray, r: np.ndarray, scale: np.ndarray, tol: Tolerance) -> dict[str, Any]:
+    """compare_tensor with one comparison scale per element (an optimizer's update, whose
+    sensitivity to rounding differs element by element: oracle.compare.updates). Each element
+    is held to rtol x max(its scale, |reference|); the record shows the element nearest its
+    bound (largest |diff| / allowed), with that element's difference, scale and allowance."""
+    diff = np.abs(m - r)
+    S = np.maximum(np.broadcast_to(scale, m.shape), np.abs(r))
+    allowed = tol.rtol * S + tol.floor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(diff == 0, 0.0, diff / allowed)
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)  # a NaN on either side never passes
+    k = int(np.argmax(ratio)) if ratio.size else 0
+    index = tuple(int(i) for i in np.unravel_index(k, m.shape)) if m.ndim else ()
+    own = float(np.abs(r).max()) if r.size else 0.0
+    worst = float(diff.flat[k]) if diff.size else 0.0
+    return {
+        "shape": str(tuple(m.shape)),
+        "max_abs_err": worst,
+        "max_rel_err": worst / own if own > 0 else (0.0 if worst == 0 else float("inf")),
+        "worst_index": str(list(index)),
+        "manual_value": float(m.flat[k]) if m.size else float("nan"),
+        "reference_value": float(r.flat[k]) if r.size else float("nan"),
+        "scale": float(S.flat[k]) if S.size else 0.0,
+        "allowed_abs_err": float(allowed.flat[k]) if allowed.size else 0.0,
+        "tolerance": tol.rule(float(S.flat[k]) if S.size else 0.0) + " (this element's S; each has its own)",
+        "passed": bool(np.all(ratio <= 1.0)),
     }
 
 
@@ -176,7 +209,7 @@ def compare_properties(case: Case, manual: dict[str, Any], reference: dict[str, 
                 result = compare_tensor(np.nan, 0.0, 0.0, tol) | {
                     "tolerance": "both must exist", "shape": f"manual {mv is not None}, reference {rv is not None}"}
             else:
-                scale = S[prop] if l is None else S[prop].get(l, 0.0)
+                scale = S[prop] if l is None else S[prop].get(l, 0.0)  # one S, or one per element
                 result = compare_tensor(mv, rv, scale, case_tol)
             # A failing record keeps both tensors, so a report can list its worst elements.
             keep = not result["passed"] and mv is not None and rv is not None

@@ -85,9 +85,11 @@ def _loss_curvature(loss: str, a: np.ndarray, y: np.ndarray, per_batch: float) -
     return h * per_batch
 
 
-def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str, lr: float,
-                      ref: dict[str, Any]) -> dict[str, Any]:
-    """S for every property and layer: {'z': {l: S}, ..., 'L': S}, from reference values ``ref``."""
+def magnitudes(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str,
+               ref: dict[str, Any]) -> dict[str, dict[int, np.ndarray]]:
+    """The elementwise magnitudes M of the forward and backward properties (z, a, sigma',
+    dL/da, delta, dL/dW, dL/db), each with its property's shape in the batch layout, from
+    reference values ``ref``. An optimizer's bound (oracle.compare.updates) starts from M(dL/dW)."""
     L = net.L
     a = {l: _col(np.abs(np.asarray(ref["a"][l], dtype=np.float64))) for l in range(L + 1)}
     sp = {l: np.abs(np.asarray(ref["sigma_prime"][l], dtype=np.float64)) for l in range(1, L + 1)}
@@ -123,6 +125,15 @@ def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reducti
         if net.b[l] is not None:
             M["db"][l] = M["delta"][l].sum() if net.b[l].ndim == 0 else M["delta"][l].sum(axis=1)
 
+    return M
+
+
+def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str, lr: float,
+                      ref: dict[str, Any], M: dict[str, dict[int, np.ndarray]] | None = None) -> dict[str, Any]:
+    """S for every property and layer: {'z': {l: S}, ..., 'L': S}, from reference values ``ref``
+    (and their magnitudes M, when already computed)."""
+    L = net.L
+    M = magnitudes(net, x, y, loss, reduction, ref) if M is None else M
     S: dict[str, Any] = {p: {l: float(np.max(v)) for l, v in M[p].items()} for p in M}
     dL_daL = _col(np.abs(np.asarray(ref["dL_da"][L], dtype=np.float64)))
     S["L"] = abs(float(ref["L"])) + float(np.sum(dL_daL * M["a"][L]))  # |L| + sum |dL/da| M(a^L)

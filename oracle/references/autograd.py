@@ -202,21 +202,35 @@ def _torch_properties(net: Network, x: object, y: object, loss: str, reduction: 
 def torch_trajectory(net: Network, x: object, y: object, lr: float, steps: int, loss: str = "half_sse",
                      reduction: str = "mean") -> list[dict[int, np.ndarray]]:
     """W^(l) after each of ``steps`` full-batch steps of torch.optim.SGD (index 0 is the start)."""
+    history = optimizer_trajectory(net, x, y, lambda params: torch.optim.SGD(params, lr=lr), steps, loss, reduction)
+    return [W for W, _ in history]
+
+
+def optimizer_trajectory(net: Network, x: object, y: object,
+                         make_optimizer: Callable[[list[torch.Tensor]], torch.optim.Optimizer], steps: int,
+                         loss: str = "half_sse", reduction: str = "mean"
+                         ) -> list[tuple[dict[int, np.ndarray], dict[int, np.ndarray | None]]]:
+    """(W^(l), b^(l)) after each of ``steps`` full-batch steps of the torch optimizer that
+    ``make_optimizer(params)`` builds over [W^(1), b^(1), W^(2), ...] (index 0 is the start)."""
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
     X = np.asarray(x, dtype=np.float64)
     X2 = X[:, None] if X.ndim == 1 else X
     m = X2.shape[1]
     L = net.L
     W, b = _parameters(net, dtype)
-    params = list(W.values()) + [p for p in b.values() if p is not None]
-    opt = torch.optim.SGD(params, lr=lr)
+    opt = make_optimizer([p for l in W for p in (W[l], b[l]) if p is not None])
     inputs = torch.as_tensor(X2.T.copy(), dtype=dtype)
     targets = _targets(y, net.sizes[-1], m, loss, dtype)
-    history = [{l: net.W[l].copy() for l in range(1, L + 1)}]
+
+    def now() -> tuple[dict[int, np.ndarray], dict[int, np.ndarray | None]]:
+        return ({l: W[l].detach().numpy().copy() for l in W},
+                {l: None if b[l] is None else b[l].detach().numpy().copy() for l in b})
+
+    history = [now()]
     for _ in range(steps):
         opt.zero_grad()
         _, a = _torch_forward(W, b, inputs, net.activations)
         torch_loss(a[L], targets, loss, reduction).backward()
         opt.step()
-        history.append({l: W[l].detach().numpy().copy() for l in W})
+        history.append(now())
     return history

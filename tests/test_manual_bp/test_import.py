@@ -30,7 +30,7 @@ def test_import_manual_bp_leaves_torch_out():
 
 
 def test_every_submodule_leaves_torch_out():
-    names = ["activations", "backprop", "errors", "losses", "network", "sgd", "validate"]
+    names = ["activations", "backprop", "errors", "losses", "network", "optimizers", "sgd", "validate"]
     modules = _modules_after("\n".join(f"import manual_bp.{n}" for n in names))
     assert {f"manual_bp.{n}" for n in names} <= modules
     heavy = ("torch", "pandas", "matplotlib", "tomllib", "scipy")
