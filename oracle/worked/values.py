@@ -68,8 +68,9 @@ def exact_values(ex: WorkedExample) -> dict[str, np.ndarray]:
     return out
 
 
-def _intermediates(ex: WorkedExample, props: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The claimed intermediates from the exact quantities (oracle.worked.intermediates)."""
+def _intermediates(ex: WorkedExample, props: dict[str, Any], after: Any = None) -> dict[str, np.ndarray]:
+    """The claimed intermediates from a reference's quantities (oracle.worked.intermediates);
+    ``after(l)``: a^(l) after the update (default: manual_bp's forward pass of props' W', b')."""
     net, single = ex.net, ex.single
     col = (lambda v: np.asarray(v, dtype=np.float64)[..., None]) if single else \
         (lambda v: np.asarray(v, dtype=np.float64))
@@ -90,7 +91,7 @@ def _intermediates(ex: WorkedExample, props: dict[str, Any]) -> dict[str, np.nda
         elif prop == "dL_da_terms":
             out[key] = given(parts.dL_da_terms(net.W[l + 1], col(props["delta"][l + 1])))
         elif prop == "a_new":
-            out[key] = _outputs_after(ex, props, l)
+            out[key] = _outputs_after(ex, props, l) if after is None else after(l)
     return out
 
 
@@ -133,8 +134,11 @@ def torch_values(ex: WorkedExample) -> dict[str, np.ndarray]:
         props[name] = {l: None if v is None else n * np.asarray(v) for l, v in props[name].items()}
     props["L"] = n * props["L"]
     out = {k: v for k in ex.quantities() if (v := lookup(props, k)) is not None}
+    after: dict[str, Any] = {}
     if ex.lr is not None:
         net = Network([props["W_new"][l] for l in ex.net.W], [props["b_new"][l] for l in ex.net.W],
                       list(ex.net.activations.values()))
-        out["L_new"] = np.asarray(n * torch_properties(net, ex.x, ex.y, ex.loss, ex.reduction)["L"])
+        after = torch_properties(net, ex.x, ex.y, ex.loss, ex.reduction)
+        out["L_new"] = np.asarray(n * after["L"])
+    out.update(_intermediates(ex, props, lambda l: np.asarray(after["a"][l], dtype=np.float64)))
     return out

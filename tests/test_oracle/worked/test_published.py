@@ -127,3 +127,14 @@ def test_check_writes_the_judgement_as_json(tmp_path):
     assert [v["key"] for v in wrong] == ["exp_z1", "a1", "delta1", "dW1", "dW1"]
     assert all(v["root_cause"] == "truncated" and v["cause"] for v in wrong)
     assert all(v["torch"] is None for v in data["values"])  # not asked for: null, not NaN
+
+
+@pytest.mark.parametrize("name", ["softmax-xW-dlp2", "hkp-3-2-1-blog", "mazur-step-by-step"])
+def test_torch_gives_every_claimed_quantity_intermediates_too(name: str):
+    # in_out layout, target_minus_output, softmax parts, terms of sums: PyTorch autograd's value of
+    # each, in the file's convention, is manual_bp's to a few ulps (float64, networks of 2 layers:
+    # 1e-14 relative is ~45 ulps, room for a few roundings in different orders)
+    ex = replace(packaged_example(name), steps=())
+    rows = judge(ex, with_torch=True).rows
+    far = [(r.name, r.exact, r.torch) for r in rows if not abs(r.torch - r.exact) <= 1e-14 * max(abs(r.exact), 1e-300)]
+    assert far == []
