@@ -45,3 +45,14 @@ def test_training_doc_example_runs_and_passes():
     exec(code, namespace)  # the doc's own watch example: three checked steps of an MNIST-shaped MLP
     w = namespace["w"]
     assert w.passed and len(w.steps) == 3
+
+
+def test_the_mistake_table_and_scores_are_the_catalogues():
+    from oracle.mistakes import MISTAKES
+
+    doc = (ROOT / "docs" / "mistakes-and-grading.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\| `([a-z0-9_]+)` \| ", doc, flags=re.M)
+    assert [n for n in listed if n in MISTAKES] == list(MISTAKES)  # every one, in the catalogue's order
+    n = len(MISTAKES)
+    assert f"**Mutation score: {n}/{n} mistakes caught" in doc
+    assert f"catch {n} classic mistakes? ({n}/{n})" in (ROOT / "README.md").read_text(encoding="utf-8")
