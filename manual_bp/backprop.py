@@ -18,13 +18,14 @@ Layer numbers are the document's, 1-based: ``cache.z[1]`` is z^(1), ``cache.a[0]
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from manual_bp import validate
 from manual_bp.activations import ACTIVATIONS, apply_sigma_prime
 from manual_bp.errors import InputError, LayerDict
-from manual_bp.losses import check_reduction, get_loss
+from manual_bp.losses import at_logit, check_reduction, get_loss
 from manual_bp.network import Network
 
 
@@ -43,6 +44,9 @@ class Quantities:
     dW: LayerDict = field(default_factory=LayerDict)
     db: LayerDict = field(default_factory=LayerDict)
     lr: float | None = None
+    y: np.ndarray | None = None  # the targets and the loss, once backward_pass has them
+    loss_name: str | None = None
+    reduction: str = "mean"
 
 
 def batch_factor(reduction: str, m: int) -> float:
@@ -60,7 +64,19 @@ def bias_column(b: np.ndarray | None) -> np.ndarray | float:
 class Backprop:
     """The document's algorithm, one method per step; every step is ``step(net, l, q)``.
 
-    A subclass that overrides one step is that step done another way (oracle.mistakes)."""
+    A subclass that overrides one step is that step done another way (oracle.mistakes).
+
+    closed_forms: for a sigmoid output with bce and a softmax output with cross_entropy, compute
+    the loss and Eq. 1 in the form the product cancels to on paper, at the logit z^(L)
+    (manual_bp.losses.AT_LOGIT), exact where the product of rounded factors is not. manual_bp's
+    functions run it so (BACKPROP); a plain Backprop() follows the document literally, which is
+    what a version with one step done another way and the recomputation from printed values
+    build on."""
+
+    closed_forms = False
+
+    def __init__(self, closed_forms: bool = False) -> None:
+        self.closed_forms = closed_forms
 
     # --- forward pass -----------------------------------------------------------------------
     def weighted_input(self, net: Network, l: int, q: Quantities) -> np.ndarray:
@@ -89,13 +105,34 @@ class Backprop:
         """L = loss_function(a^(L), y) and dL/da^(L): each example's term, reduced over the batch."""
         aL = q.a[net.L]
         values, grad = get_loss(loss).per_example(aL, Y)
+        closed = self.closed_form(net, q)
+        if closed is not None:
+            values = closed(q.z[net.L], Y)[0]  # the same loss, without the log of a rounded a^(L)
         grad *= aL.dtype.type(self.batch_scale(reduction, aL.shape[1]))  # a new array, made for this call
         return float(values.sum() * batch_factor(reduction, aL.shape[1])), grad
 
+    def closed_form(self, net: Network, q: Quantities) -> Any:
+        """The output layer's loss and delta at the logit, when closed_forms is on, backward_pass
+        has put the targets in q (a recomputation from printed values does not: a hand
+        calculation takes L from its printed a^(L)) and the output activation and loss cancel
+        in Eq. 1 (manual_bp.losses.at_logit); else None."""
+        if not self.closed_forms or q.y is None or q.loss_name is None:
+            return None
+        return at_logit(net.activations[net.L], q.loss_name)
+
     # --- Eq. 1 to Eq. 4 -----------------------------------------------------------------------
     def output_error(self, net: Network, L: int, q: Quantities) -> np.ndarray:
-        """Eq. 1: delta^(L) = dL/da^(L) ⊙ sigma'(z^(L)) (J^T dL/da^(L) for a softmax output)."""
-        return apply_sigma_prime(q.dL_da[L], q.sigma_prime[L])
+        """Eq. 1: delta^(L) = dL/da^(L) ⊙ sigma'(z^(L)) (J^T dL/da^(L) for a softmax output).
+
+        With closed_forms, a sigmoid with bce gives (a - y)/n and a softmax with cross_entropy
+        (sum y) a - y, computed at z^(L) (times the batch factor): once a^(L) rounds to 0 or 1
+        the product is 0 x inf, and a - y from the rounded a has lost its digits."""
+        closed = self.closed_form(net, q)
+        if closed is None:
+            return apply_sigma_prime(q.dL_da[L], q.sigma_prime[L])
+        delta = closed(q.z[L], q.y)[1]
+        delta *= delta.dtype.type(self.batch_scale(q.reduction, delta.shape[1]))
+        return delta
 
     def output_gradients(self, net: Network, L: int, q: Quantities) -> tuple[np.ndarray, np.ndarray | None]:
         """Eq. 3 and Eq. 4 for the output layer, which the pseudocode's loop never reaches."""
@@ -141,6 +178,7 @@ class Backprop:
     def backward_pass(self, net: Network, q: Quantities, Y: np.ndarray, loss: str, reduction: str) -> Quantities:
         """# Compute Loss, # Backward Pass: fills q.loss, dL_da, delta, dW, db for l = L..1."""
         L = net.L
+        q.y, q.loss_name, q.reduction = Y, loss, reduction
         q.loss, q.dL_da[L] = self.loss_gradient(net, q, Y, loss, reduction)  # L = loss_function(a[L], y)
         q.delta[L] = self.output_error(net, L, q)               # delta[L] = dL/da[L] * activation_derivative(z[L])
         q.dW[L], q.db[L] = self.output_gradients(net, L, q)     # (not in the pseudocode: see the errata)
@@ -162,7 +200,7 @@ class Backprop:
         return W, b
 
 
-BACKPROP = Backprop()  # the algorithm manual_bp's functions run
+BACKPROP = Backprop(closed_forms=True)  # the algorithm manual_bp's functions run
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from manual_bp.activations import sigmoid
 from manual_bp.errors import InputError
 
 REDUCTIONS = ("mean", "sum")
@@ -101,6 +102,47 @@ LOSSES: dict[str, Loss] = {
     f.__name__[1:]: Loss(f.__name__[1:], f, _TERMS[f.__name__[1:]])
     for f in (_half_sse, _sse, _mse, _bce, _cross_entropy)
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Two output layers and losses whose Eq. 1 cancels on paper: dL/da^(L) ⊙ sigma'(z^(L)) is
+# (a^(L) - y) / n for a sigmoid with bce and (sum_i y_i) a^(L) - y for a softmax with
+# cross_entropy. Written at the logit z^(L), the loss and that delta need no a^(L) at all, so
+# they stay exact where a^(L) rounds to 0 or 1 (sigmoid: |z| > 17 in float32, 37 in float64;
+# softmax: logits more than ~745 below the largest): there the product form is 0 x inf, its
+# log(a) is -inf, and a - y from a rounded a loses every digit (1 - a is 0 or one ulp).
+
+
+def _sigmoid_bce_at_logit(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """l_k = (1/n) sum_i [(1 - y_i) softplus(z_i) + y_i softplus(-z_i)] (= bce(sigmoid(z), y), as
+    -log sigma(z) = softplus(-z)); dl/dz = (sigma(z) - y) / n, as (1 - y) sigma(z) - y sigma(-z):
+    every term computed directly, none from 1 - a or by cancelling softplus(z) - z."""
+    n = z.shape[0]
+    value = ((1.0 - y) * np.logaddexp(0.0, z) + y * np.logaddexp(0.0, -z)).sum(axis=0) / n
+    delta = ((1.0 - y) * sigmoid(z) - y * sigmoid(-z)) / n
+    return value, delta.astype(z.dtype)
+
+
+def _softmax_cross_entropy_at_logit(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """l_k = sum_i y_i (logsumexp(z) - z_i) (= cross_entropy(softmax(z), y)); dl/dz = (sum_i y_i) a - y,
+    with log a_i = z_i - logsumexp(z) finite for every finite logit."""
+    shift = z - z.max(axis=0, keepdims=True)
+    log_a = shift - np.log(np.exp(shift).sum(axis=0, keepdims=True))
+    value = -np.where(y != 0, y * log_a, 0.0).sum(axis=0)
+    delta = np.exp(log_a) * y.sum(axis=0, keepdims=True) - y
+    return value, delta.astype(z.dtype)
+
+
+AT_LOGIT: dict[tuple[str, str], Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
+    ("sigmoid", "bce"): _sigmoid_bce_at_logit,
+    ("softmax", "cross_entropy"): _softmax_cross_entropy_at_logit,
+}
+
+
+def at_logit(activation: str, loss: str) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
+    """(l_k for each example, dl_k/dz^(L)) from the logit z^(L) for an output activation and loss
+    whose Eq. 1 cancels on paper (sigmoid with bce, softmax with cross_entropy), else None."""
+    return AT_LOGIT.get((activation, loss))
 
 
 def get_loss(name: str) -> Loss:

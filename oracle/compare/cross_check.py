@@ -12,6 +12,7 @@ from manual_bp.errors import require
 from oracle.cases import Case, SweepSpec, random_case
 from oracle.compare.records import Record, case_scales, compare_properties, manual_properties
 from oracle.compare.tolerance import FLOAT32, policy_for
+from oracle.compare.torch_limits import annotate
 from oracle.references.autograd import torch_properties
 
 
@@ -21,12 +22,18 @@ def cross_check(case: Case, algorithm: Backprop | None = None) -> list[Record]:
     so reports show what float32 itself costs."""
     manual = manual_properties(case, algorithm)
     args = (case.net, case.x, case.y, case.loss, case.reduction, case.lr, case.update_biases)
+    own = torch_properties(*args)
     if case.net.dtype == np.float64:
-        return compare_properties(case, manual, torch_properties(*args), "torch", policy_for(case.net.dtype))
+        records = compare_properties(case, manual, own, "torch", policy_for(case.net.dtype))
+        return annotate(records, case, manual, own, "torch", "float64") if algorithm is None else records
     truth = torch_properties(*args, dtype=torch.float64)
     scales = case_scales(case, truth)  # the magnitudes, once, from the float64 values
-    return (compare_properties(case, manual, torch_properties(*args), "torch", FLOAT32, scales=scales)
-            + compare_properties(case, manual, truth, "torch float64", FLOAT32, scales=scales))
+    records = (compare_properties(case, manual, own, "torch", FLOAT32, scales=scales)
+               + compare_properties(case, manual, truth, "torch float64", FLOAT32, scales=scales))
+    if algorithm is not None:  # a mistaken algorithm is off the true value itself: nothing to say about torch
+        return records
+    return annotate(annotate(records, case, manual, own, "torch", "float32"), case, manual, truth, "torch float64",
+                    "float64")
 
 
 def run_sweep(n: int, seed: int = 0, spec: SweepSpec | None = None,

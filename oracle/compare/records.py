@@ -56,6 +56,7 @@ class Record:
     allowed_abs_err: float
     tolerance: str
     passed: bool
+    note: str = ""  # where and why the reference itself is off the true value (oracle.compare.torch_limits)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def as_row(self) -> dict[str, Any]:
@@ -111,6 +112,13 @@ def _algorithm_properties(algorithm: Backprop, case: Case) -> dict[str, Any]:
             "db": q.db, "W_new": W_new, "b_new": b_new}
 
 
+def _difference(m: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """|m - r| elementwise, 0 where both are the same value: an infinity on both sides agrees (a
+    dL/da^(L) = -y/a where a softmax output underflowed to 0), a NaN never does."""
+    with np.errstate(invalid="ignore"):
+        return np.where(m == r, 0.0, np.abs(m - r))
+
+
 def compare_tensor(manual: Any, reference: Any, scale: float | np.ndarray, tol: Tolerance) -> dict[str, Any]:
     """Errors of one tensor: greatest absolute and relative error, worst element, pass or fail.
     ``scale`` is the tensor's comparison scale S, or an array of one scale per element (then
@@ -124,7 +132,7 @@ def compare_tensor(manual: Any, reference: Any, scale: float | np.ndarray, tol: 
                 "max_rel_err": float("inf"), "worst_index": "-", "manual_value": float("nan"),
                 "reference_value": float("nan"), "scale": scale, "allowed_abs_err": 0.0,
                 "tolerance": "shapes must match", "passed": False}
-    diff = np.abs(m - r)
+    diff = _difference(m, r)
     k = int(diff.argmax()) if diff.size else 0  # argmax stops at the first NaN, so a NaN shows here
     if diff.size and np.isnan(diff.flat[k]):
         diff = np.where(np.isnan(diff), np.inf, diff)  # a NaN on either side never passes
@@ -153,7 +161,7 @@ def compare_elementwise(m: np.ndarray, r: np.ndarray, scale: np.ndarray, tol: To
     sensitivity to rounding differs element by element: oracle.compare.updates). Each element
     is held to rtol x max(its scale, |reference|); the record shows the element nearest its
     bound (largest |diff| / allowed), with that element's difference, scale and allowance."""
-    diff = np.abs(m - r)
+    diff = _difference(m, r)
     S = np.maximum(np.broadcast_to(scale, m.shape), np.abs(r))
     allowed = tol.rtol * S + tol.floor
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -53,7 +53,7 @@ def _sigma_prime_magnitude(name: str, z: np.ndarray, a: np.ndarray, sp: np.ndarr
         terms = a[:, None, :] * (np.eye(a.shape[0])[:, :, None] + a[None, :, :])
         return sp + terms + 2.0 * a[:, None, :] * Mz.max(axis=0)[None, None, :]
     zero = np.zeros_like(sp)
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # inf x 0 past |z| ~ 1e154: no term
         s = _sigmoid(z)
         phi = np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
         terms, curvature = {
@@ -85,6 +85,21 @@ def _loss_curvature(loss: str, a: np.ndarray, y: np.ndarray, per_batch: float) -
     return h * per_batch
 
 
+def _closed_delta(activation: str, loss: str, a: np.ndarray, Y: np.ndarray, sp: np.ndarray, Mz: np.ndarray,
+                  per_batch: float) -> np.ndarray | None:
+    """M(delta^(L)) for the two pairs whose Eq. 1 cancels (manual_bp.losses.AT_LOGIT), from the
+    terms of the cancelled form and the error of z^(L) carried through its slope, rather than
+    from dL/da^(L) ⊙ sigma', which is 0 x inf once a^(L) rounds to 0 or 1:
+    sigmoid + bce (a - y)/n: (|a| + |y| + sigma' M(z)) / n; softmax + cross_entropy
+    (sum y) a - y: (|a| + 2 a max M(z)) sum |y| + |y|."""
+    if (activation, loss) == ("sigmoid", "bce"):
+        return (a + np.abs(Y) + np.abs(sp if sp.ndim == 2 else sp[:, None]) * Mz) / a.shape[0] * per_batch
+    if (activation, loss) == ("softmax", "cross_entropy"):
+        total = np.abs(Y).sum(axis=0, keepdims=True)
+        return ((a + 2.0 * a * Mz.max(axis=0, keepdims=True)) * total + np.abs(Y)) * per_batch
+    return None
+
+
 def magnitudes(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str,
                ref: dict[str, Any]) -> dict[str, dict[int, np.ndarray]]:
     """The elementwise magnitudes M of the forward and backward properties (z, a, sigma',
@@ -110,13 +125,17 @@ def magnitudes(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str
     aL = _col(np.asarray(ref["a"][L], dtype=np.float64))
     Y = _col(expand_class_indices(y, loss, aL.shape[0]).astype(np.float64))
     curvature = _loss_curvature(loss, aL, Y, per_batch)
-    M["dL_da"][L] = _col(np.abs(np.asarray(ref["dL_da"][L], dtype=np.float64))) + curvature * M["a"][L]
+    with np.errstate(invalid="ignore"):  # inf x 0 where a softmax output underflowed: see _closed_delta
+        M["dL_da"][L] = _col(np.abs(np.asarray(ref["dL_da"][L], dtype=np.float64))) + curvature * M["a"][L]
+    closed = _closed_delta(net.activations[L], loss, aL, Y, sp[L], M["z"][L], per_batch)
     for l in range(L, 0, -1):
         if l < L:
             M["dL_da"][l] = np.abs(net.W[l + 1]).T @ M["delta"][l + 1]
         spl, Msp, g = _jac(sp[l]) if soft[l] else _col(sp[l]), M["sigma_prime"][l], M["dL_da"][l]
         gabs = _col(np.abs(np.asarray(ref["dL_da"][l], dtype=np.float64)))
-        if soft[l]:
+        if l == L and closed is not None:
+            M["delta"][l] = closed
+        elif soft[l]:
             M["delta"][l] = np.einsum("ijk,ik->jk", spl, g) + np.einsum("ijk,ik->jk", Msp, gabs)
         else:
             M["delta"][l] = spl * g + Msp * gabs
@@ -136,7 +155,11 @@ def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reducti
     M = magnitudes(net, x, y, loss, reduction, ref) if M is None else M
     S: dict[str, Any] = {p: {l: float(np.max(v)) for l, v in M[p].items()} for p in M}
     dL_daL = _col(np.abs(np.asarray(ref["dL_da"][L], dtype=np.float64)))
-    S["L"] = abs(float(ref["L"])) + float(np.sum(dL_daL * M["a"][L]))  # |L| + sum |dL/da| M(a^L)
+    if np.isfinite(dL_daL).all():
+        S["L"] = abs(float(ref["L"])) + float(np.sum(dL_daL * M["a"][L]))  # |L| + sum |dL/da| M(a^L)
+    else:  # a softmax output underflowed (dL/da = -y/a = -inf): the loss's error through z, |L| + sum |delta| M(z)
+        delta = _col(np.abs(np.asarray(ref["delta"][L], dtype=np.float64)))
+        S["L"] = abs(float(ref["L"])) + float(np.sum(delta * M["z"][L]))
     S["W_new"] = {l: float(np.max(np.abs(net.W[l]) + lr * M["dW"][l])) for l in range(1, L + 1)}
     S["b_new"] = {l: float(np.max(np.abs(net.b[l]) + lr * M["db"][l])) for l in M["db"]}
     return S

@@ -67,6 +67,27 @@ def torch_loss(a: torch.Tensor, t: torch.Tensor, loss: str, reduction: str) -> t
     raise ValueError(f"loss: unknown loss {loss!r}")
 
 
+def torch_loss_at_logit(z: torch.Tensor, t: torch.Tensor, activation: str, loss: str, reduction: str
+                        ) -> torch.Tensor | None:
+    """The loss from the logits z (m, n) for a sigmoid with bce and a softmax with cross_entropy,
+    by torch's exact forms (binary_cross_entropy_with_logits, cross_entropy), as manual_bp
+    computes them; None for any other output and loss (then :func:`torch_loss` on a)."""
+    m, n = z.shape
+    per_batch = m if reduction == "mean" else 1
+    if (activation, loss) == ("sigmoid", "bce"):
+        return F.binary_cross_entropy_with_logits(z, t, reduction="sum") / (n * per_batch)
+    if (activation, loss) == ("softmax", "cross_entropy"):
+        return F.cross_entropy(z, t, reduction="sum") / per_batch  # class indices or probabilities
+    return None
+
+
+def _output_loss(z: torch.Tensor, a: torch.Tensor, t: torch.Tensor, activation: str, loss: str, reduction: str
+                 ) -> torch.Tensor:
+    """The loss of the output layer: at the logit where torch has the exact form, else on a."""
+    at_logit = torch_loss_at_logit(z, t, activation, loss, reduction)
+    return torch_loss(a, t, loss, reduction) if at_logit is None else at_logit
+
+
 def _cols(t: torch.Tensor, single: bool) -> np.ndarray:
     """A (m, n) row-layout tensor as the document's (n, m) columns, or (n,) for one example."""
     out = t.detach().T.numpy().copy()
@@ -163,6 +184,18 @@ def torch_properties(net: Network, x: object, y: object, loss: str = "half_sse",
         return _torch_properties(net, x, y, loss, reduction, lr, update_biases, dtype)
 
 
+def _on_output(zL: torch.Tensor, t: torch.Tensor, activation: str, loss: str, reduction: str
+               ) -> dict[str, torch.Tensor]:
+    """dL/da^(L) and delta^(L) by torch's loss on the output a (binary_cross_entropy, -y log a):
+    what nn.BCELoss on a sigmoid, or NLL on log(softmax), would give; it clamps and rounds where
+    the logit form does not (oracle.compare.torch_limits says where)."""
+    z = zL.detach().clone().requires_grad_(True)
+    a = TORCH_ACTIVATIONS[activation](z)
+    a.retain_grad()
+    torch_loss(a, t, loss, reduction).backward()
+    return {"dL_da": a.grad, "delta": z.grad}
+
+
 def _torch_properties(net: Network, x: object, y: object, loss: str, reduction: str, lr: float | None,
                       update_biases: bool, dtype: torch.dtype | None) -> dict[str, Any]:
     """torch_properties, on whatever thread count is set."""
@@ -176,19 +209,25 @@ def _torch_properties(net: Network, x: object, y: object, loss: str, reduction: 
     W, b = _parameters(net, dtype)
 
     z, a = _torch_forward(W, b, torch.as_tensor(X2.T.copy(), dtype=dtype), net.activations, retain=True)
-    loss_value = torch_loss(a[L], _targets(y, net.sizes[-1], m, loss, dtype), loss, reduction)
+    t = _targets(y, net.sizes[-1], m, loss, dtype)
+    loss_value = _output_loss(z[L], a[L], t, net.activations[L], loss, reduction)
     loss_value.backward()
+    on_a = {}
+    if a[L].grad is None:  # the loss was taken at the logit: dL/da^(L) and delta^(L) as torch's loss on a gives them
+        on_a = _on_output(z[L], t, net.activations[L], loss, reduction)
 
     out: dict[str, Any] = {
         "z": {l: _cols(z[l], single) for l in z},
         "a": {l: _cols(a[l], single) for l in a},
         "sigma_prime": _sigma_primes(net.activations, z, single),
         "L": float(loss_value.detach()),
-        "dL_da": {l: _cols(a[l].grad, single) for l in z},
+        "dL_da": {l: _cols(on_a["dL_da"] if l == L and on_a else a[l].grad, single) for l in z},
         "delta": {l: _cols(z[l].grad, single) for l in z},
         "dW": {l: W[l].grad.numpy().copy() for l in W},
         "db": {l: None if b[l] is None else b[l].grad.numpy().copy() for l in b},
     }
+    if on_a:
+        out["delta_on_a"] = {L: _cols(on_a["delta"], single)}
     if lr is not None:
         params = list(W.values())
         if update_biases:
@@ -229,8 +268,8 @@ def optimizer_trajectory(net: Network, x: object, y: object,
     history = [now()]
     for _ in range(steps):
         opt.zero_grad()
-        _, a = _torch_forward(W, b, inputs, net.activations)
-        torch_loss(a[L], targets, loss, reduction).backward()
+        z, a = _torch_forward(W, b, inputs, net.activations)
+        _output_loss(z[L], a[L], targets, net.activations[L], loss, reduction).backward()
         opt.step()
         history.append(now())
     return history

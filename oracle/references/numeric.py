@@ -108,6 +108,18 @@ def _per_example_loss(loss: str, a: np.ndarray, Y: np.ndarray) -> np.ndarray:
     raise ValueError(f"loss: unknown loss {loss!r}")
 
 
+def _at_logit_loss(activation: str, loss: str, z: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+    """l_k at the logit for a sigmoid with bce (softplus) and a softmax with cross_entropy
+    (logsumexp), the true loss where a rounds to 0 or 1 (as manual_bp computes it); else None."""
+    if (activation, loss) == ("sigmoid", "bce"):
+        return ((1.0 - Y) * np.logaddexp(0.0, z) + Y * np.logaddexp(0.0, -z)).sum(axis=-2) / z.shape[-2]
+    if (activation, loss) == ("softmax", "cross_entropy"):
+        top = z.max(axis=-2, keepdims=True)
+        log_a = z - top - np.log(np.exp(z - top).sum(axis=-2, keepdims=True))
+        return -np.where(Y != 0, Y * log_a, 0.0).sum(axis=-2)
+    return None
+
+
 @dataclass(frozen=True)
 class _Numbers:
     """The network and data in float64, examples as columns."""
@@ -156,8 +168,11 @@ def _loss_from(nums: _Numbers, l: int, z: np.ndarray) -> tuple[np.ndarray, list[
 
     a = activate(l, z)
     for k in range(l + 1, nums.L + 1):
-        a = activate(k, nums.W[k] @ a + nums.b[k])
-    per_example = _per_example_loss(nums.loss, a, nums.Y)
+        z = nums.W[k] @ a + nums.b[k]
+        a = activate(k, z)
+    per_example = _at_logit_loss(nums.acts[nums.L], nums.loss, z, nums.Y)
+    if per_example is None:
+        per_example = _per_example_loss(nums.loss, a, nums.Y)
     total = per_example.sum(axis=-1)
     return (total / per_example.shape[-1] if nums.reduction == "mean" else total), sides
 

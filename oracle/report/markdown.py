@@ -103,6 +103,14 @@ def report_markdown(df: pd.DataFrame, example: pd.DataFrame | None, metadata: di
         "## By equation, property and layer",
         summary_markdown(summary_table(df) if summary is None else summary),
     ]
+    notes = df[df["note"] != ""] if "note" in df else df.iloc[:0]
+    if len(notes):
+        parts += ["## Where torch is off the true value",
+                  "manual_bp takes a sigmoid with bce and a softmax with cross_entropy at the logit; torch's loss "
+                  "on the output a rounds and clamps where the output saturates. The checks above compare with "
+                  "torch's exact logit form; these are the cases where its form on a differs (oracle/compare/"
+                  "torch_limits.py):",
+                  "\n".join(f"- {r.case} ({r.dtype}, against {r.reference}): {r.note}" for r in notes.itertuples())]
     if example is not None:
         parts += ["## The document's 2-2-1 example",
                   "Each number the document prints, next to the exact value. The exact value is rounded to the "

@@ -16,8 +16,8 @@ gradient is 32 times manual_bp's and backward brought 32 to the loss; and so on.
     parameters changed           the parameters at optimizer.step() differ from the forward pass's
     an optimizer over some parameters   a layer in none of the param groups was left unchanged
     a scheduler's learning rate  the step agrees with the param group's lr, not the built one
-    (and two limits of the comparison itself: a saturated logit under BCEWithLogitsLoss, a
-    softplus past torch's threshold)
+    (and two limits of torch itself, where manual_bp is right and torch is not: a saturated
+    sigmoid under nn.BCELoss, a softplus past torch's threshold)
 """
 
 from __future__ import annotations
@@ -240,9 +240,11 @@ def lr_changed(ctx: StepContext) -> str | None:
 def saturated(ctx: StepContext) -> str | None:
     dtype = ctx.terms[0].case.net.dtype
     z = max(t.logit for t in ctx.terms)
-    if ctx.setup.loss.name == "BCEWithLogitsLoss" and z > SATURATES[dtype]:
-        return (f"a logit reached {z:.4g}, where the sigmoid saturates in {np.dtype(dtype).name}: BCEWithLogitsLoss "
-                "stays exact there, manual_bp's sigmoid + bce clamps as nn.BCELoss does (not a bug in the loop)")
+    if ctx.setup.loss.name == "BCELoss" and z > SATURATES[dtype]:
+        return (f"a logit reached {z:.4g}, where the sigmoid saturates in {np.dtype(dtype).name}: nn.BCELoss works "
+                "on the rounded output a and clamps log(a) at -100 and a(1 - a) at 1e-12, so torch's gradient there "
+                "is not the true one; manual_bp's is, computed at the logit as a - y (not a bug in the loop; "
+                "nn.BCEWithLogitsLoss on the logits gives the true gradient in torch too)")
     top = max(t.softplus for t in ctx.terms)
     if top > SOFTPLUS_THRESHOLD:
         return (f"a softplus pre-activation reached {top:.4g}: nn.Softplus is the identity above threshold=20, "

@@ -13,9 +13,10 @@ how torch's targets become the document's.
 
 The *WithLogits and CrossEntropy losses take the last Linear layer's output (logits), so the
 model must end in that Linear layer; manual_bp's network then ends in the sigmoid or softmax
-the loss applies itself, which is the same function. One limit: BCEWithLogitsLoss is exact
-for any logit, while a sigmoid followed by bce saturates (as nn.BCELoss does) once |z| passes
-about 27 in float64 and 16 in float32; a check then names that logit (oracle.training.diagnose).
+the loss applies itself, which is the same function. manual_bp computes a sigmoid with bce at
+the logit, as BCEWithLogitsLoss does, exact for any logit; nn.BCELoss on the model's own sigmoid
+saturates once |z| passes about 27 in float64 and 16 in float32 (it clamps), and a check then
+names that logit as torch's limit (oracle.training.diagnose).
 """
 
 from __future__ import annotations
