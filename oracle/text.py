@@ -1,13 +1,11 @@
-"""Tables as text, for the terminal and for Markdown, and CSV files: plain Python, so the
-commands that only print a table never load pandas."""
+"""Tables as text, for the terminal and for Markdown, and CSV: plain Python, so the commands
+that only print a table never load pandas."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 
@@ -52,16 +50,3 @@ def csv_text(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     for row in rows:
         writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in row])
     return out.getvalue()
-
-
-def write_atomically(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file beside it, renamed into place only once
-    it is complete: a run that fails half-way leaves the previous file as it was."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path

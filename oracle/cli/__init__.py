@@ -3,8 +3,10 @@
 code) as its parser's default.
 
 Exit codes: 0 everything passed, 1 a discrepancy (or a wrong value) was found, 2 bad usage or
-bad input -- always one clear line on stderr, never a traceback. Only what a command needs is
-imported when it runs: --help and usage errors never load torch, pandas or matplotlib.
+bad input -- always one clear line on stderr, never a traceback; 3 an internal error (a bug in
+manual-bp: one line too, the traceback only with MANUAL_BP_TRACEBACK=1); 130 interrupted.
+Only what a command needs is imported when it runs: --help and usage errors never load torch,
+pandas or matplotlib.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from manual_bp.errors import InputError
 from oracle.cli import grade_cmd, mutants_cmd, report_cmd, worked_cmd
 
 COMMANDS = (report_cmd, mutants_cmd, grade_cmd, worked_cmd)  # in the order --help lists them
+TRACEBACK_VARIABLE = "MANUAL_BP_TRACEBACK"  # set to see the traceback of an internal error
 EXTRAS = ("torch", "pandas", "matplotlib")  # the [oracle] extra: what a command may need beyond numpy
 
 
@@ -69,6 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"manual-bp {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug in manual-bp, not in the input: still one line, and its own code
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"manual-bp {args.command}: internal error, a bug in manual-bp ({type(exc).__name__}"
+              f"{': ' + detail[:200] if detail else ''}); please report it with the command line "
+              f"({TRACEBACK_VARIABLE}=1 shows where it happened)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

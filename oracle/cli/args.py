@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def count_at_least(minimum: int) -> Callable[[str], int]:
@@ -53,23 +56,48 @@ def parse_range(text: str) -> tuple[int, int]:
     return lo, hi
 
 
-def out_dir(text: str) -> Path:
-    """An argparse type: a directory to write into (it may not exist yet), not a file."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"expected a directory, got the file {text!r}")
-    return path
+def _path_type(check: Callable[[str, str], Path], option: str) -> Callable[[str], Path]:
+    """An argparse type running one of oracle.files' path checks when the arguments are parsed."""
+
+    def parse(text: str) -> Path:
+        from manual_bp.errors import InputError
+
+        try:
+            return check(option, text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{option}: ")) from None
+
+    parse.__name__ = "path"
+    return parse
+
+
+def out_dir(option: str = "--out") -> Callable[[str], Path]:
+    """An argparse type: a directory to write into (it may not exist yet), checked before any work."""
+    from oracle.files import out_dir as check
+
+    return _path_type(check, option)
+
+
+def out_file(option: str) -> Callable[[str], Path]:
+    """An argparse type: a file to write (absent or a regular file), checked before any work."""
+    from oracle.files import out_file as check
+
+    return _path_type(check, option)
+
+
+def writing(option: str, path: str | Path, write: Callable[[], T]) -> T:
+    """Run ``write`` (which writes the output of ``option`` at ``path``); a path that cannot be
+    written after all (a full disk) is one line naming the option (InputError), not a traceback."""
+    from manual_bp.errors import InputError
+
+    try:
+        return write()
+    except OSError as exc:
+        raise InputError(f"{option}: cannot write {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def write_output(option: str, path: str | Path, text: str) -> Path:
-    """Write a command's output file whole or not at all (oracle.text.write_atomically), creating
-    its folder; a path that cannot be written is one line naming the option (InputError)."""
-    from manual_bp.errors import InputError
-    from oracle.text import write_atomically
+    """Write a command's output file whole or not at all (oracle.files.write_atomically)."""
+    from oracle.files import write_atomically
 
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return write_atomically(target, text)
-    except OSError as exc:
-        raise InputError(f"{option}: cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    return writing(option, path, lambda: write_atomically(Path(path), text))

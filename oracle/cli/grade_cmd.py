@@ -21,7 +21,7 @@ from typing import Any
 from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import InputError, require
 from manual_bp.losses import LOSSES
-from oracle.cli.args import count_at_least, name_list, write_output
+from oracle.cli.args import count_at_least, name_list, out_file, write_output
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -171,5 +171,5 @@ def _the_run(run_group: Any) -> None:
     run_group.add_argument("--reference", choices=("manual", "torch"), help="manual_bp (default, itself checked "
                            "against torch by this project) or torch autograd (loads torch)")
     run_group.add_argument("--verbose", action="store_true", help="list every wrong tensor and problem")
-    run_group.add_argument("--json", metavar="FILE", help="also write the whole grade as JSON (schema "
-                           "manual-bp/grade/1)")
+    run_group.add_argument("--json", type=out_file("--json"), metavar="FILE",
+                           help="also write the whole grade as JSON (schema manual-bp/grade/1)")

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from oracle.cli.args import count_at_least, out_dir
+from oracle.cli.args import count_at_least, out_dir, writing
 
 DEFAULT_RANDOM_CASES = 20  # as oracle.mistakes.score.RANDOM_CASES (a test keeps the two equal)
 
@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     from oracle.mistakes.score import CSV_NAME, MD_NAME, write_score
 
     out = Path(args.out)
-    score = write_score(out, args.random_cases)
+    score = writing("--out", out, lambda: write_score(out, args.random_cases))
     print(score.summary())
     for r in score.results:
         if not r.caught:
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "project's own check against torch autograd and write reports/mutation_score.md "
                               "and .csv. Exit 0 when every mistake is caught and the correct implementation "
                               "passes, 1 otherwise.")
-    p.add_argument("--out", type=out_dir, default=Path("reports"), metavar="DIR",
+    p.add_argument("--out", type=out_dir(), default=Path("reports"), metavar="DIR",
                    help="output directory (default: reports)")
     p.add_argument("--random-cases", type=count_at_least(0), default=DEFAULT_RANDOM_CASES,
                    help=f"seeded random networks in the battery (default: {DEFAULT_RANDOM_CASES})")

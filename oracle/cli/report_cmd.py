@@ -21,7 +21,7 @@ from manual_bp import Backprop
 from manual_bp.activations import ACTIVATIONS
 from manual_bp.errors import InputError
 from manual_bp.losses import LOSSES
-from oracle.cli.args import count_at_least, name_list, out_dir, parse_range
+from oracle.cli.args import count_at_least, name_list, out_dir, parse_range, writing
 
 if TYPE_CHECKING:  # torch and pandas load only when a command runs, so --help and usage errors are quick
     import pandas as pd
@@ -140,10 +140,7 @@ def _prepare_out(out: Path) -> None:
 def _write(out: Path, *args: Any, **kwargs: Any) -> list[Path]:
     from oracle.report.write import write_report
 
-    try:
-        return write_report(out, *args, **kwargs)
-    except OSError as exc:
-        raise InputError(f"--out: cannot write into {str(out)!r}: {exc.strerror or exc}") from None
+    return writing("--out", out, lambda: write_report(out, *args, **kwargs))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +259,7 @@ def _register_report(subparsers: Any) -> None:
                     "finite differences); write report.md, checks.csv, failures_worst.csv, example_2-2-1.csv/.md "
                     "and errors.png into --out. Exit 0 when every check passes, 1 on any discrepancy, 2 on bad "
                     "usage.")
-    p.add_argument("--out", type=out_dir, default=Path(DEFAULT_OUT), metavar="DIR",
+    p.add_argument("--out", type=out_dir(), default=Path(DEFAULT_OUT), metavar="DIR",
                    help=f"directory for the tables and the picture (default: {DEFAULT_OUT})")
     p.add_argument("--networks", type=count_at_least(0), default=DEFAULT_NETWORKS, metavar="N",
                    help=f"random networks per dtype (default: {DEFAULT_NETWORKS})")
@@ -304,7 +301,7 @@ def _register_sweep(subparsers: Any) -> None:
                    metavar="a,b", help=f"activations to draw from (default: all: {','.join(ACTIVATIONS)})")
     p.add_argument("--losses", type=name_list(tuple(LOSSES), "loss"), default=tuple(LOSSES), metavar="a,b",
                    help=f"losses to draw from (default: all: {','.join(LOSSES)})")
-    p.add_argument("--out", type=out_dir, default=None, metavar="DIR",
+    p.add_argument("--out", type=out_dir(), default=None, metavar="DIR",
                    help="write the tables into DIR (default: only the summary on the terminal)")
     p.add_argument("--format", type=name_list(FORMATS, "format"), default=("csv", "md"), metavar="csv,md,json,png",
                    help="what to write into --out: csv (checks.csv, failures_worst.csv), md (report.md), json "

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from manual_bp.errors import InputError
-from oracle.cli.args import count_at_least, write_output
+from oracle.cli.args import count_at_least, out_dir, out_file, write_output, writing
 from oracle.worked.format import WorkedExample, load_example, packaged_example, packaged_examples
 
 
@@ -39,7 +38,7 @@ def run_check(args: argparse.Namespace) -> int:
     result = judge(_example(args), with_torch=args.torch)
     print(result.terminal())
     if args.out:
-        for path in result.write(Path(args.out)):
+        for path in writing("--out", args.out, lambda: result.write(args.out)):
             print(f"wrote {path}")
     if args.json:
         print(f"wrote {write_output('--json', args.json, result.json())}")
@@ -73,9 +72,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "printed values), or wrong (with the classic mistake it matches). Exit 0 when nothing is "
                     "wrong, 1 when something is, 2 on a bad file.")
     _source(p)
-    p.add_argument("--out", metavar="DIR", help="also write check_<name>.csv and check_<name>.md into DIR")
-    p.add_argument("--json", metavar="FILE", help="also write the judgement as JSON (schema manual-bp/check/1, "
-                   "docs/worked-examples.md)")
+    p.add_argument("--out", type=out_dir(), metavar="DIR",
+                   help="also write check_<name>.csv and check_<name>.md into DIR")
+    p.add_argument("--json", type=out_file("--json"), metavar="FILE",
+                   help="also write the judgement as JSON (schema manual-bp/check/1, docs/worked-examples.md)")
     p.add_argument("--list-examples", action="store_true", help="list the shipped examples and exit")
     p.add_argument("--torch", action="store_true", help="add PyTorch autograd's value of every quantity (a torch "
                    "column in the report; loads torch, a few seconds)")
@@ -90,5 +90,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--digits", type=count_at_least(0), default=4, help="decimal places shown (default 4)")
     s.add_argument("--carry-rounding", action="store_true",
                    help="round every quantity as it is computed and carry the rounded value on")
-    s.add_argument("--out", metavar="FILE.md", help="write the Markdown here instead of to stdout")
+    s.add_argument("--out", type=out_file("--out"), metavar="FILE.md",
+                   help="write the Markdown here instead of to stdout")
     s.set_defaults(run=run_solve)

@@ -28,9 +28,10 @@ from oracle import notation
 from oracle.cases import Case, SweepSpec, document_case, hand_case, random_case
 from oracle.compare.records import Record, compare_properties, manual_properties
 from oracle.compare.tolerance import policy_for
+from oracle.files import write_files
 from oracle.mistakes.catalogue import CORRECT, MISTAKES, Mistake, NotApplicableError
 from oracle.references.autograd import torch_properties
-from oracle.text import csv_text, markdown_table, write_atomically
+from oracle.text import csv_text, markdown_table
 
 RANDOM_SPEC = SweepSpec(depth=(1, 4), width=(1, 6), batch=(1, 4))
 RANDOM_CASES = 20
@@ -217,7 +218,5 @@ def score_csv(score: MutationScore) -> str:
 def write_score(out: Path, random_cases: int = RANDOM_CASES) -> MutationScore:
     """Compute the score and write mutation_score.md and .csv into ``out``."""
     score = mutation_score(battery_cases(random_cases))
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomically(out / CSV_NAME, score_csv(score))
-    write_atomically(out / MD_NAME, score_markdown(score, random_cases))
+    write_files(out, {CSV_NAME: score_csv(score), MD_NAME: score_markdown(score, random_cases)})
     return score

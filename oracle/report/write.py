@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from oracle.compare.records import Record
+from oracle.files import commit
 from oracle.report.example import example_markdown
 from oracle.report.markdown import report_markdown
 from oracle.report.picture import plot_errors
@@ -92,8 +92,7 @@ def write_report(out: Path, records: Sequence[Record], example: pd.DataFrame | N
     staging = Path(tempfile.mkdtemp(prefix=".manual-bp-report-", dir=out))
     try:
         written = _write_all(staging, records, example, metadata, formats)
-        for path in written:
-            os.replace(path, out / path.name)
+        commit(written, [out / path.name for path in written])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [out / path.name for path in written]

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from oracle.text import csv_text, markdown_table, plain_table, write_atomically
+from oracle.files import write_files
+from oracle.text import csv_text, markdown_table, plain_table
 from oracle.worked.format import WorkedExample
 
 if TYPE_CHECKING:
@@ -216,8 +217,5 @@ class Judgement:
 
     def write(self, out: str | Path, stem: str | None = None) -> list[Path]:
         """Write check_<name>.csv and check_<name>.md into ``out``, each complete or not at all."""
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
         stem = stem or f"check_{self.example.name}"
-        return [write_atomically(folder / f"{stem}.csv", self.csv()),
-                write_atomically(folder / f"{stem}.md", self.markdown())]
+        return write_files(Path(out), {f"{stem}.csv": self.csv(), f"{stem}.md": self.markdown()})
