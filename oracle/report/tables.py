@@ -19,13 +19,24 @@ TOP_K = 5  # worst elements listed per failing record in failures_worst.csv
 COLUMNS = tuple(f.name for f in fields(Record) if f.name != "extra")
 
 
+INT64_MAX = 2**63 - 1
+
+
+def nullable_ints(column: pd.Series) -> pd.Series:
+    """A column of ints (or None) as pandas' nullable Int64, or as Python ints (written exactly)
+    where one is beyond int64: ``--seed`` takes any non-negative integer, numpy's generator too."""
+    if any(v is not None and not pd.isna(v) and abs(int(v)) > INT64_MAX for v in column):
+        return column.astype(object)
+    return column.astype("Int64")
+
+
 def records_frame(records: Iterable[Record]) -> pd.DataFrame:
     """One row per record, every Record field but ``extra``; layer and seed as nullable ints."""
     # The fields of Record.as_row(), read directly: as_row's dataclasses.asdict deep-copies every
     # record (and its extra arrays), the slowest step of a report with tens of thousands of rows.
     df = pd.DataFrame([[getattr(r, name) for name in COLUMNS] for r in records], columns=list(COLUMNS))
     for col in ("layer", "seed", "batch"):
-        df[col] = df[col].astype("Int64")
+        df[col] = nullable_ints(df[col])
     df["passed"] = df["passed"].astype(bool)
     return df
 
@@ -60,7 +71,7 @@ def worst_elements(records: Iterable[Record], k: int = TOP_K) -> pd.DataFrame:
                "index", "manual_value", "reference_value", "abs_err", "rel_err", "allowed_abs_err"]
     df = pd.DataFrame(rows, columns=columns)
     for col in ("layer", "seed", "rank"):
-        df[col] = df[col].astype("Int64")
+        df[col] = nullable_ints(df[col])
     return df
 
 
