@@ -27,6 +27,7 @@ Values are judged in the document's order, so each judgement only reads earlier 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -148,6 +149,24 @@ def _names(c: explain.Candidate, sign: int) -> str:
     """The cause line of a mistake or slip that gives a wrong value."""
     return f"from the printed inputs it is {c.description} [{c.name}], which gives {_fmt(sign * c.value)}"
 
+
+
+def _fit_tests(sign: int, qf: float, half: float, spread: float, r: float
+               ) -> tuple[Callable[[explain.Candidate, float], bool], explain.Near]:
+    """Whether a mistake's or slip's value gives the claim ``qf`` (within half its last digit, plus
+    the candidate's share of the recomputation's rounding range ``spread``) and differs from
+    the value it is judged against: as a test of one Candidate, and of an array of slip values."""
+
+    def fits(c: explain.Candidate, against: float) -> bool:
+        v = sign * c.value
+        return bool(np.isfinite(v)) and abs(v - against) > half and abs(qf - v) <= half + abs(c.spread) * spread
+
+    def near(values: np.ndarray) -> np.ndarray:
+        v = sign * values
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(v) & (np.abs(v - r) > half) & (np.abs(qf - v) <= half + spread)
+
+    return fits, near
 
 class _Judge:
     """The state of one judgement: what was printed and fed forward so far, and what was wrong."""
@@ -301,11 +320,7 @@ class _Judge:
         qf, e, r, half, allowance = numbers
         rep = replay(self.ex, explain.fixer(self.used), until=key)
         base, fed = rep.computed[key], rep.fed
-        spread = allowance - half  # the recomputation's own rounding range (and float noise)
-
-        def fits(c: explain.Candidate, against: float) -> bool:
-            v = sign * c.value
-            return np.isfinite(v) and abs(v - against) > half and abs(qf - v) <= half + abs(c.spread) * spread
+        fits, near = _fit_tests(sign, qf, half, allowance - half, r)
 
         # An earlier wrong print carried on with the right formula is the simplest story: one mistake,
         # upstream; it goes first so a slip that happens to give the same number does not hide it.
@@ -316,7 +331,8 @@ class _Judge:
             sources += [(k, idx) for k, idx, _ in follows]
             return f"carried from the wrong printed {names} (an error carried on)"
         local = [replace(c, value=float(c.value[index])) for c in self.local_mistakes(key).values()]
-        found = [c for c in local + explain.slips(self.ex, key, index, r * sign, base, fed, self.used) if fits(c, r)]
+        found = [c for c in local + explain.slips(self.ex, key, index, r * sign, base, fed, self.used, near)
+                 if fits(c, r)]
         found += [c for c in explain.factor_slips(self.ex, sign * e, key in ("L", "L_new")) if fits(c, e)
                   and c.name not in {f.name for f in found}]
         found.sort(key=lambda c: abs(qf - sign * c.value))
