@@ -29,7 +29,9 @@ in docs/worked-examples.md.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -50,6 +52,7 @@ from oracle.worked.parse import claim_array, string
 TOP_LEVEL_KEYS = ("title", "source", "notes", "network", "claimed", "step")
 EXAMPLES_PACKAGE = "oracle.worked"
 EXAMPLES_DIR = "examples"
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a worked example is kilobytes (a 1000 x 1000 network ~ 10 MB); a bound on a mistake
 
 
 def parse_key(key: str) -> tuple[str, int | None]:
@@ -176,6 +179,11 @@ def loads_example(text: str, name: str = "example") -> WorkedExample:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{name}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits, which Python will not convert
+        raise InputError(f"{name}: a number in the file is too long to read ({str(exc).split(';')[0]})") from None
+    except RecursionError:
+        raise InputError(f"{name}: arrays or tables nested too deep to read (a worked example needs 3 "
+                         "levels at most)") from None
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise InputError(f"{key}: unknown top-level key; expected {', '.join(TOP_LEVEL_KEYS)}")
@@ -280,13 +288,35 @@ def _steps(tables: Any, net: Network, m: int, single: bool, conv: Conventions, s
 def load_example(path: str | Path) -> WorkedExample:
     """Read and parse a worked-example file; a missing or unreadable file raises InputError."""
     p = Path(path)
+    return loads_example(read_text_file(p), p.stem)
+
+
+def read_text_file(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """A regular file's UTF-8 text. Anything else is refused before it is opened: a directory, a
+    device such as /dev/zero (endless), a FIFO (blocks until someone writes), or a file larger
+    than ``limit`` (a worked example is a few kilobytes)."""
     try:
-        text = p.read_text(encoding="utf-8")
+        info = os.stat(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.__class__.__name__}: {exc})") from None
-    return loads_example(text, p.stem)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, pipe or socket)"
+        raise InputError(f"{path}: expected a worked-example file, got {what}")
+    if info.st_size > limit:
+        raise InputError(f"{path}: the file is {info.st_size:,} bytes; a worked-example file is at most {limit:,}")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)  # the size may have changed since stat
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise InputError(f"{path}: the file is larger than {limit:,} bytes, the most a worked-example file may be")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r})") from None
 
 
 def packaged_examples() -> list[str]:

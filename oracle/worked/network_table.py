@@ -13,7 +13,7 @@ from manual_bp.errors import InputError
 from manual_bp.losses import LOSSES, REDUCTIONS
 from manual_bp.network import Network
 from oracle.worked.conventions import DELTA_SIGNS, LAYOUTS, OUTPUT_REDUCTIONS, SOFTMAX_SHIFTS, Conventions
-from oracle.worked.parse import all_ints, array, layers, string
+from oracle.worked.parse import all_ints, array, layers, shorten, string
 
 NETWORK_KEYS = ("activations", "loss", "reduction", "learning_rate", "update_biases", "x", "y", "layout",
                 "delta_sign", "output_reduction", "softmax_shift", "schedule")
@@ -113,6 +113,10 @@ def _data(table: dict[str, Any], net: Network, loss: str, in_out: bool) -> tuple
                          f"network.W1), got {x.shape[0]}")
     raw_y = table["y"]
     if loss == "cross_entropy" and all_ints(raw_y) and np.ndim(raw_y) == (0 if x.ndim == 1 else 1):
+        for i, k in enumerate(np.ravel(np.asarray(raw_y, dtype=object))):
+            if not 0 <= k < nL:  # before int64 conversion, which a class index of 10**20 overflows
+                where = "" if x.ndim == 1 else f"[{i}]"
+                raise InputError(f"network.y{where}: class index out of range 0..{nL - 1}: got {shorten(str(k))}")
         y = np.asarray(raw_y, dtype=np.int64)  # class indices
     else:
         y = array("network.y", raw_y, (0, 1, 2))

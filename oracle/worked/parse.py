@@ -17,23 +17,36 @@ FLOAT64_MAX = float(np.finfo(np.float64).max)
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
-def numbers(path: str, value: Any) -> Any:
-    """Nested lists of TOML numbers as floats; anything else raises InputError naming the path."""
+def shorten(value: Any, limit: int = 40) -> str:
+    """A value for a message: its repr, cut to ``limit`` characters (a 5,000-digit number too)."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text)} characters)"
+
+
+def numbers(path: str, value: Any, max_depth: int = 2) -> Any:
+    """Nested lists (at most ``max_depth`` deep) of TOML numbers as floats; anything else raises
+    InputError naming the path. The depth is checked on the way down, so a list nested 500
+    deep is an error about its depth, not a RecursionError."""
     if isinstance(value, list):
+        if max_depth <= 0:
+            raise InputError(f"{path}: expected a number, got a list (lists nested too deep)")
         if not value:
             raise InputError(f"{path}: expected numbers, got an empty list")
-        return [numbers(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        return [numbers(f"{path}[{i}]", v, max_depth - 1) for i, v in enumerate(value)]
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise InputError(f"{path}: expected a number, got {value!r}")
-    number = float(value)
+        raise InputError(f"{path}: expected a number, got {shorten(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond 1.8e308
+        number = float("inf")
     if not np.isfinite(number):
-        raise InputError(f"{path}: expected a finite number, got {value}")
+        raise InputError(f"{path}: expected a finite number a float64 can hold, got {shorten(str(value))}")
     return number
 
 
 def array(path: str, value: Any, ndims: tuple[int, ...]) -> np.ndarray:
     """A rectangular float array of one of the allowed numbers of dimensions."""
-    nested = numbers(path, value)
+    nested = numbers(path, value, max(ndims))
     check_rectangular(path, nested)
     array = np.array(nested, dtype=np.float64)
     if array.ndim not in ndims:
@@ -90,7 +103,7 @@ def claim_element(path: str, value: Any) -> str | None:
 def _in_range(path: str, text: str) -> str:
     """A printed number a float64 can hold (beyond 1.8e308 nothing can be computed to compare with)."""
     if abs(Decimal(text.replace("\u2212", "-"))) > Decimal(FLOAT64_MAX):
-        raise InputError(f"{path}: {text} is beyond what a float64 can hold (about 1.8e308)")
+        raise InputError(f"{path}: {shorten(text)} is beyond what a float64 can hold (about 1.8e308)")
     return text
 
 
@@ -130,7 +143,8 @@ def layers(activations: Any) -> list[str]:
     return list(activations)
 
 
-def all_ints(value: Any) -> bool:
+def all_ints(value: Any, max_depth: int = 1) -> bool:
+    """Whether ``value`` is an integer or a list (at most ``max_depth`` deep) of integers."""
     if isinstance(value, list):
-        return all(all_ints(v) for v in value)
+        return max_depth > 0 and all(all_ints(v, max_depth - 1) for v in value)
     return isinstance(value, int) and not isinstance(value, bool)
