@@ -110,6 +110,47 @@ BAD_INPUTS = {
     "train steps": (lambda: train(document_network(), X, Y, lr=0.5, steps=-1), r"^steps: "),
     "train reduction": (lambda: train(document_network(), X, Y, lr=0.5, steps=1, reduction="max"), r"^reduction: "),
     "train loss": (lambda: train(document_network(), X, Y, lr=0.5, steps=1, loss="l1"), r"^loss: "),
+    # Values that numpy would take as numbers, wrongly (item 1 of the hostile-input issue)
+    "complex weights": (lambda: Network([np.array([[1 + 2j, 1.0]])]), r"^W\^\(1\): expected real numbers, got complex"),
+    "complex x": (lambda: forward(document_network(), np.array([0.5 + 1j, 1.0])), r"^x: expected real numbers"),
+    "complex y": (lambda: backward(*_doc_cache(), [1.0 + 5j]), r"^y: expected real numbers, got complex"),
+    "masked weights": (lambda: Network([np.ma.masked_array([[1.0, 2.0]], mask=True)]), r"^W\^\(1\): .*masked array"),
+    "datetime x": (lambda: forward(document_network(), np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]")),
+                   r"^x: expected real numbers, got datetimes"),
+    "timedelta x": (lambda: forward(document_network(), np.array([1, 2], dtype="timedelta64[s]")),
+                    r"^x: expected real numbers, got timedeltas"),
+    "structured x": (lambda: forward(document_network(), np.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")])),
+                     r"^x: expected real numbers, got structured records"),
+    "cache of another network with the same sizes": (
+        lambda: backward(document_network(), forward(Network.random([2, 2, 1], seed=5), X), Y),
+        r"^cache: computed by forward\(\) for another network"),
+    "lr as a string": (lambda: sgd_step(document_network(), backward(*_doc_cache(), Y), "0.5"),
+                       r"^lr: expected a positive finite number, got '0.5'"),
+    "steps=True": (lambda: train(document_network(), X, Y, lr=0.5, steps=True), r"^steps: expected an integer"),
+    "update_biases='no'": (lambda: train(document_network(), X, Y, lr=0.5, steps=1, update_biases="no"),
+                           r"^update_biases: expected True or False, got 'no'"),
+    "cross_entropy on outputs that are not probabilities": (
+        lambda: backward(Network([[[1.0, 2.0], [3.0, 4.0]]], None, "identity"),
+                         forward(Network([[[1.0, 2.0], [3.0, 4.0]]], None, "identity"), [1.0, 1.0]), [1.0, 0.0],
+                         loss="cross_entropy"), r"^a\^\(1\): cross_entropy needs outputs that are probabilities"),
+    "bce on a tanh output": (lambda: backward(Network([[[1.0], [2.0]]], None, "tanh"),
+                                              forward(Network([[[1.0], [2.0]]], None, "tanh"), [-1.0]), [1.0, 0.0],
+                                              loss="bce"), r"^a\^\(1\): bce needs outputs that are probabilities"),
+    # Arguments that used to end in a traceback from inside numpy (item 4)
+    "no cache": (lambda: backward(document_network(), None, Y), r"^cache: expected the Cache"),
+    "a dict as cache": (lambda: backward(document_network(), {"z": 1}, Y), r"^cache: expected the Cache"),
+    "loss as a list": (lambda: backward(*_doc_cache(), Y, loss=["mse"]), r"^loss: unknown loss \['mse'\]"),
+    "ragged y": (lambda: backward(Network([np.ones((2, 2))]), forward(Network([np.ones((2, 2))]), np.ones((2, 2))),
+                                  [[1.0, 0.0], [1.0]]), r"^y: expected an array of numbers"),
+    "activations None": (lambda: Network([[[1.0]]], [[0.0]], None), r"^activations: expected a list"),
+    "weights None": (lambda: Network(None), r"^weights: expected a list"),
+    "weights from a generator": (lambda: Network(np.ones((1, 1)) for _ in range(2)), r"^weights: expected a list"),
+    "biases=5": (lambda: Network([[[1.0]]], 5), r"^biases: expected a list"),
+    "10**400 in W": (lambda: Network([[[10**400]]]), r"^W\^\(1\): expected finite numbers, .*too large for a float"),
+    "10**400 in x": (lambda: forward(document_network(), [10**400, 1]), r"^x: expected finite numbers"),
+    "10**400 in y": (lambda: backward(*_doc_cache(), [10**400]), r"^y: expected finite numbers"),
+    "10**400 as lr": (lambda: sgd_step(document_network(), backward(*_doc_cache(), Y), 10**400), r"^lr: "),
+    "no gradients": (lambda: sgd_step(document_network(), None, 0.5), r"^grads: expected the Gradients"),
 }
 
 
@@ -128,3 +169,11 @@ def test_missing_layer_key_names_the_layers():
     net = document_network()
     with pytest.raises(KeyError, match=r"layers are numbered 1\.\.2"):
         net.W[3]
+
+
+def test_a_tensor_that_requires_grad_is_refused_naming_the_argument():
+    torch = pytest.importorskip("torch")  # manual_bp never imports torch; a user may pass its tensors
+    with pytest.raises(InputError, match=r"^W\^\(1\): expected an array of numbers, got Tensor"):
+        Network([torch.ones(1, 2, requires_grad=True)])
+    with pytest.raises(InputError, match=r"^x: expected an array of numbers, got Tensor"):
+        forward(document_network(), torch.ones(2, requires_grad=True))
