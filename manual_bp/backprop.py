@@ -282,6 +282,7 @@ def backward(net: Network, cache: Cache, y: object, loss: str = "half_sse", redu
     function, for every layer including the output layer L (Backprop.output_gradients).
 
     loss: half_sse, sse, mse, bce or cross_entropy; reduction over the batch: mean or sum."""
+    validate.network(net)
     check_reduction(reduction)
     get_loss(loss)
     if not isinstance(cache, Cache):

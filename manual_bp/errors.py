@@ -8,6 +8,13 @@ class InputError(ValueError):
     """Raised for bad input; the message names the argument, the expected and the actual."""
 
 
+def describe(value: object, limit: int = 60) -> str:
+    """``value`` for a one-line message: its repr on one line, shortened past ``limit`` characters
+    (an array's or a tensor's repr spans several)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else f"{type(value).__name__} {text[:limit - 10]}..."
+
+
 def require(condition: bool, message: str) -> None:
     """Raise :class:`InputError` with ``message`` unless ``condition`` holds."""
     if not condition:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from manual_bp.activations import sigmoid
-from manual_bp.errors import InputError
+from manual_bp.errors import InputError, describe
 
 REDUCTIONS = ("mean", "sum")
 BCE_LOG_FLOOR = -100.0  # torch's binary_cross_entropy clamps log(a) and log(1 - a) at -100
@@ -148,7 +148,7 @@ def at_logit(activation: str, loss: str) -> Callable[[np.ndarray, np.ndarray], t
 def get_loss(name: str) -> Loss:
     """Look a loss up by name; an unknown name raises InputError listing the known ones."""
     if not isinstance(name, str) or name not in LOSSES:
-        raise InputError(f"loss: unknown loss {name!r}; known: {', '.join(LOSSES)}")
+        raise InputError(f"loss: unknown loss {describe(name)}; known: {', '.join(LOSSES)}")
     return LOSSES[name]
 
 
@@ -165,4 +165,4 @@ def expand_class_indices(y: object, loss: str, n: int, dtype: type[np.floating] 
 def check_reduction(reduction: str) -> None:
     """Raise InputError unless ``reduction`` is 'mean' or 'sum'."""
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
-        raise InputError(f"reduction: expected one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+        raise InputError(f"reduction: expected one of {', '.join(REDUCTIONS)}, got {describe(reduction)}")

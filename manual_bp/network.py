@@ -21,6 +21,7 @@ from manual_bp.activations import get_activation
 from manual_bp.errors import LayerDict, require
 
 INITS = ("uniform", "glorot", "he")
+MAX_LAYER_ELEMENTS = 10**9  # Network.random's bound on n_l x n_(l-1): past it numpy fails or memory runs out
 BIAS_KINDS = ("per_unit", "shared", "none")
 
 
@@ -52,6 +53,7 @@ class Network:
         copy=False keeps arrays that already have the dtype instead of copying them, and marks
         them read-only: for new arrays nothing else holds (sgd_step's updated parameters)."""
         dt = validate.dtype(dtype)
+        copy = validate.flag("copy", copy)
         W = validate.weight_matrices(weights, dt, copy)
         b = validate.bias_vectors(biases, W, dt, copy)
         L = len(W)
@@ -83,12 +85,15 @@ class Network:
         sizes = validate.layer_count("sizes", sizes)
         require(len(sizes) >= 2, f"sizes: expected at least 2 sizes (n_0, n_1, ...), got {sizes}")
         for i, n in enumerate(sizes):
-            require(isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 1,
-                    f"sizes[{i}]: expected a positive integer, got {n!r}")
+            require(validate.is_integer(n) and n >= 1, f"sizes[{i}]: expected a positive integer, got "
+                    f"{validate.describe(n)}")
         validate.choice("init", init, INITS)
         validate.choice("bias", bias, BIAS_KINDS)
         if seed is not None:
             validate.count("seed", seed)
+        largest = max(a * b for a, b in itertools.pairwise(sizes))
+        require(largest <= MAX_LAYER_ELEMENTS, f"sizes: a layer of {largest:,} weights is more than this "
+                f"package draws ({MAX_LAYER_ELEMENTS:,}, 8 GB in float64); got sizes {validate.describe(sizes)}")
         rng = np.random.default_rng(seed)
         weights, biases = [], []
         for n_in, n_out in itertools.pairwise(sizes):

@@ -37,7 +37,8 @@ def sgd_step(net: Network, grads: Gradients, lr: float, update_biases: bool = Tr
 
     Returns a new Network; ``net`` and ``grads`` are not modified. With update_biases=False
     the biases are kept as they are (some hand examples only update the weights)."""
-    eta = net.dtype(validate.learning_rate(lr))
+    validate.network(net)
+    eta = net.dtype(validate.learning_rate(lr, net.dtype))
     update_biases = validate.flag("update_biases", update_biases)
     check_gradients(net, grads, update_biases)
     q = Quantities(dW=grads.dW, db=grads.db)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from manual_bp.errors import InputError, LayerDict, require
+from manual_bp.errors import InputError, LayerDict, describe, require
 from manual_bp.losses import expand_class_indices, get_loss
 
 if TYPE_CHECKING:
@@ -39,13 +39,11 @@ def dtype(value: object) -> type[np.floating]:
     except (TypeError, ValueError):
         dt = None
     if dt not in (np.float64, np.float32):
-        raise InputError(f"dtype: expected float64 or float32, got {value!r}")
+        raise InputError(f"dtype: expected float64 or float32, got {_describe(value)}")
     return dt
 
 
-def _describe(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{type(value).__name__} {text[:50]}..."
+_describe = describe
 
 
 def real_array(name: str, value: object) -> np.ndarray:
@@ -140,10 +138,14 @@ def real_number(name: str, value: object, expected: str) -> float:
     return number
 
 
-def learning_rate(lr: object) -> float:
-    """lr as a float; anything but a positive finite number raises InputError."""
+def learning_rate(lr: object, dt: type[np.floating] | None = None) -> float:
+    """lr as a float; anything but a positive finite number (one that ``dt`` can hold, when given)
+    raises InputError."""
     value = real_number("lr", lr, "a positive finite number")
-    require(value > 0, f"lr: expected a positive finite number, got {lr!r}")
+    require(value > 0, f"lr: expected a positive finite number, got {_describe(lr)}")
+    if dt is not None:
+        top = float(np.finfo(dt).max)
+        require(value <= top, f"lr: {value:g} is too large for {np.dtype(dt).name} (at most {top:.4g})")
     return value
 
 
@@ -160,9 +162,14 @@ def in_range(name: str, value: object, low: float, high: float, high_open: bool 
 
 def count(name: str, value: object, minimum: int = 0) -> int:
     """A whole number >= minimum (a Python or numpy integer, not a bool)."""
-    ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_) and value >= minimum
+    ok = is_integer(value) and value >= minimum  # type: ignore[operator]
     require(ok, f"{name}: expected an integer >= {minimum}, got {_describe(value)}")
     return int(value)  # type: ignore[arg-type]
+
+
+def is_integer(value: object) -> bool:
+    """A Python or numpy integer; not a bool, and not a timedelta64 (numpy counts it as one)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_ | np.timedelta64)
 
 
 def flag(name: str, value: object) -> bool:
@@ -173,7 +180,8 @@ def flag(name: str, value: object) -> bool:
 
 def choice(name: str, value: object, known: Sequence[str]) -> str:
     """One of ``known``."""
-    require(isinstance(value, str) and value in known, f"{name}: expected one of {', '.join(known)}, got {value!r}")
+    require(isinstance(value, str) and value in known,
+            f"{name}: expected one of {', '.join(known)}, got {_describe(value)}")
     return str(value)
 
 
@@ -183,7 +191,8 @@ def choice(name: str, value: object, known: Sequence[str]) -> str:
 
 def layer_count(name: str, items: object, L: int | None = None) -> list[Any]:
     """``items`` as a list, one entry per layer (exactly L of them when L is given)."""
-    if isinstance(items, str | bytes | dict) or not isinstance(items, Sequence | np.ndarray):
+    if isinstance(items, str | bytes | dict) or not isinstance(items, Sequence | np.ndarray) \
+            or (isinstance(items, np.ndarray) and items.ndim == 0):
         what = "one per layer" if L is None else f"{L} entries, one per layer"
         raise InputError(f"{name}: expected a list ({what}), got {_describe(items)}")
     out = list(items)
@@ -232,8 +241,16 @@ def bias_vectors(biases: object, W: LayerDict, dt: type[np.floating], copy: bool
 # Inputs, targets and the cache of a network
 
 
+def network(net: object) -> None:
+    """``net`` is a manual_bp Network (not None, not a torch module, not a list of weights)."""
+    from manual_bp.network import Network
+
+    require(isinstance(net, Network), f"net: expected a manual_bp Network, got {_describe(net)}")
+
+
 def inputs(net: Network, x: object) -> tuple[np.ndarray, bool]:
     """x as an (n_0, m) array of the network's dtype, and whether it was one example (n_0,)."""
+    network(net)
     X = float_array("x", x, net.dtype, copy=False)
     n0 = net.sizes[0]
     require(X.ndim in (1, 2), f"x: expected shape ({n0},) or ({n0}, m), got shape {X.shape}")

@@ -102,6 +102,14 @@ def _closed_delta(activation: str, loss: str, a: np.ndarray, Y: np.ndarray, sp: 
 
 def magnitudes(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str,
                ref: dict[str, Any]) -> dict[str, dict[int, np.ndarray]]:
+    """:func:`_magnitudes`, silent where a magnitude overflows (inputs near 1e308): an inf or NaN
+    magnitude is only a wider scale, never a warning line on the user's terminal."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _magnitudes(net, x, y, loss, reduction, ref)
+
+
+def _magnitudes(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reduction: str,
+                ref: dict[str, Any]) -> dict[str, dict[int, np.ndarray]]:
     """The elementwise magnitudes M of the forward and backward properties (z, a, sigma',
     dL/da, delta, dL/dW, dL/db), each with its property's shape in the batch layout, from
     reference values ``ref``. An optimizer's bound (oracle.compare.updates) starts from M(dL/dW)."""
@@ -153,6 +161,11 @@ def comparison_scales(net: Any, x: np.ndarray, y: np.ndarray, loss: str, reducti
     (and their magnitudes M, when already computed)."""
     L = net.L
     M = magnitudes(net, x, y, loss, reduction, ref) if M is None else M
+    with np.errstate(over="ignore", invalid="ignore"):  # as in magnitudes
+        return _scales(net, lr, ref, M, L)
+
+
+def _scales(net: Any, lr: float, ref: dict[str, Any], M: dict[str, dict[int, np.ndarray]], L: int) -> dict[str, Any]:
     S: dict[str, Any] = {p: {l: float(np.max(v)) for l, v in M[p].items()} for p in M}
     dL_daL = _col(np.abs(np.asarray(ref["dL_da"][L], dtype=np.float64)))
     if np.isfinite(dL_daL).all():

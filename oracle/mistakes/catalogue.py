@@ -197,6 +197,8 @@ class InPlaceUpdate(Mistaken):
     already-updated W^(l+1) - eta dL/dW^(l+1) (the classic in-place update bug)."""
 
     def backpropagate(self, net: Network, l: int, q: Quantities) -> np.ndarray:
+        if q.lr is None:  # an example without a learning rate has no update to make too early
+            raise NotApplicableError("in_place_update: needs a learning rate")
         W_next = self.update(net.W[l + 1], q.dW[l + 1], q.lr)  # MISTAKE: W^(l+1) already updated
         return W_next.T @ q.delta[l + 1]
 

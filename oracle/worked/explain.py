@@ -219,7 +219,9 @@ def _wrong_weight(ex: WorkedExample, l: int, index: tuple[int, ...], fed: dict[s
 
 def rounding_slip(text: str, r: float, exponent: int) -> tuple[str, str] | None:
     """A claim the recomputation gives when truncated, rounded twice, or with two digits swapped:
-    (name, one line), or None."""
+    (name, one line), or None (also for a recomputation that is not finite: a printed 0 divided by)."""
+    if not np.isfinite(r):
+        return None
     q = printed(text)
     if truncated(r, exponent) == q and half_up(r, exponent) != q:
         return "truncated", f"truncated instead of rounded: {r:.6g} cut at its digits is {text}"

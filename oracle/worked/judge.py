@@ -100,8 +100,9 @@ def _recompute(ex: WorkedExample, key: str, used: explain.Used, leaves: Leaves
     inputs: dict[tuple[int, ...], list[str]] = {i: [] for i in np.ndindex(base.shape)}
     for (k, idx), (text, fed, lo, hi, half) in leaves.items():
         ends = [lo, hi] if hi > lo else [fed + half]  # a zero-width input: only find out whether it feeds
-        moved = [replay(ex, explain.fixer(explain.with_value(used, k, idx, end)), until=key).computed[key] - base
-                 for end in ends]
+        with np.errstate(invalid="ignore"):  # inf - inf where a printed 0 is divided by: NaN, which moves it
+            moved = [replay(ex, explain.fixer(explain.with_value(used, k, idx, end)), until=key).computed[key] - base
+                     for end in ends]
         if hi > lo:
             low += np.minimum(0.0, np.minimum(*moved))
             high += np.maximum(0.0, np.maximum(*moved))
@@ -135,8 +136,9 @@ def _unprinted_rounding(ex: WorkedExample, key: str, used: explain.Used, exponen
             rounded = float(half_up(v, exponent))
             if rounded == v:
                 continue
-            moved = replay(ex, explain.fixer(explain.with_value(used, k, idx, rounded, value.shape)),
-                           until=key).computed[key] - base
+            with np.errstate(invalid="ignore"):  # as in _input_rounding
+                moved = replay(ex, explain.fixer(explain.with_value(used, k, idx, rounded, value.shape)),
+                               until=key).computed[key] - base
             low += np.minimum(0.0, moved)
             high += np.maximum(0.0, moved)
             for i in np.ndindex(base.shape):

@@ -67,11 +67,12 @@ def _settings(table: dict[str, Any]) -> dict[str, Any]:
     if "learning_rate" in table:
         value = table["learning_rate"]
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            raise InputError(f"network.learning_rate: expected a positive number, got {value!r}")
+            raise InputError(f"network.learning_rate: expected a positive number, got {shorten(value)}")
         try:
-            lr = validate.learning_rate(float(value))
+            lr = validate.learning_rate(value if isinstance(value, int) else float(value))  # an int may exceed float
         except InputError:
-            raise InputError(f"network.learning_rate: expected a positive finite number, got {value}") from None
+            raise InputError(f"network.learning_rate: expected a positive finite number, got "
+                             f"{shorten(str(value))}") from None
     conv = Conventions(_choice(table, "layout", LAYOUTS), _choice(table, "delta_sign", DELTA_SIGNS),
                        _choice(table, "output_reduction", OUTPUT_REDUCTIONS),
                        _choice(table, "softmax_shift", SOFTMAX_SHIFTS))

@@ -48,7 +48,10 @@ def array(path: str, value: Any, ndims: tuple[int, ...]) -> np.ndarray:
     """A rectangular float array of one of the allowed numbers of dimensions."""
     nested = numbers(path, value, max(ndims))
     check_rectangular(path, nested)
-    array = np.array(nested, dtype=np.float64)
+    try:
+        array = np.array(nested, dtype=np.float64)
+    except ValueError:  # rows of equal length whose entries nest to different depths: [[[0.4]], [0.3]]
+        raise InputError(f"{path}: expected a rectangular array, got rows nested to different depths") from None
     if array.ndim not in ndims:
         want = " or ".join({0: "a number", 1: "a list", 2: "a matrix (a list of rows)"}[d] for d in ndims)
         raise InputError(f"{path}: expected {want}, got {array.ndim} dimensions")

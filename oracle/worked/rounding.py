@@ -7,6 +7,7 @@ value of 1e27 included): nothing here can overflow decimal's context or round tw
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, localcontext
 
 EXACT_SIGNIFICANT = 12  # a computed value shown to a reader: float64 noise sits far below the 12th digit
@@ -29,21 +30,34 @@ def _unit(exponent: int) -> Decimal:
     return Decimal((0, (1,), exponent))
 
 
+def _not_finite(value: float) -> Decimal | None:
+    """Decimal('Infinity'), '-Infinity' or 'NaN' for a value that is not finite (a recomputation
+    from a printed 0 it divides by), which no printed number rounds from; None for a number."""
+    v = float(value)
+    return None if math.isfinite(v) else Decimal(v)
+
+
 def half_up(value: float, exponent: int) -> Decimal:
     """``value`` read to 12 significant digits and rounded half away from zero to the decimal
     place 10^exponent, the way a computed value is shown: half_up(-0.0047875, -4) == Decimal('-0.0048')."""
+    if (odd := _not_finite(value)) is not None:
+        return odd
     with localcontext(_EXACT):
         return Decimal(f"{float(value):.{EXACT_SIGNIFICANT}g}").quantize(_unit(exponent), rounding=ROUND_HALF_UP)
 
 
 def truncated(value: float, exponent: int) -> Decimal:
     """``value`` (to 12 significant digits) cut, not rounded, at the decimal place 10^exponent."""
+    if (odd := _not_finite(value)) is not None:
+        return odd
     with localcontext(_EXACT):
         return Decimal(f"{float(value):.{EXACT_SIGNIFICANT}g}").quantize(_unit(exponent), rounding=ROUND_DOWN)
 
 
 def rounded_twice(value: float, exponent: int) -> Decimal:
     """``value`` rounded half up to one more decimal, then again to 10^exponent (0.0245 -> 0.025 -> 0.03)."""
+    if (odd := _not_finite(value)) is not None:
+        return odd
     with localcontext(_EXACT):
         return half_up(value, exponent - 1).quantize(_unit(exponent), rounding=ROUND_HALF_UP)
 
@@ -54,6 +68,8 @@ def is_rounding_of(q: Decimal, value: float, noise: float) -> bool:
     values that round to q (q - u/2 .. q + u/2, the end away from zero left out). ``noise`` is
     the computed value's own rounding error, so float64 noise never decides a printed digit, and
     a print of all 17 digits of the float64 value is correct."""
+    if not q.is_finite() or _not_finite(value) is not None or _not_finite(noise) is not None:
+        return False
     with localcontext(_EXACT):
         half = _unit(int(q.as_tuple().exponent)) / 2
         v, d = Decimal(value), Decimal(abs(noise))

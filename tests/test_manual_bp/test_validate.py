@@ -151,6 +151,21 @@ BAD_INPUTS = {
     "10**400 in y": (lambda: backward(*_doc_cache(), [10**400]), r"^y: expected finite numbers"),
     "10**400 as lr": (lambda: sgd_step(document_network(), backward(*_doc_cache(), Y), 10**400), r"^lr: "),
     "no gradients": (lambda: sgd_step(document_network(), None, 0.5), r"^grads: expected the Gradients"),
+    # Found by the fuzz harness (tests/test_fuzz)
+    "no network to forward": (lambda: forward(None, [0.5]), r"^net: expected a manual_bp Network, got None"),
+    "an array as the network": (lambda: backward(np.zeros(0), forward(document_network(), X), Y), r"^net: "),
+    "a string as the network": (lambda: sgd_step("net", backward(*_doc_cache(), Y), 0.1), r"^net: "),
+    "0-d weights": (lambda: Network(np.array(1.0)), r"^weights: expected a list"),
+    "copy not a bool": (lambda: Network([[[0.4]]], copy=np.ones(2)), r"^copy: expected True or False"),
+    "a timedelta as steps": (lambda: train(document_network(), X, Y, 0.1, np.timedelta64(2, "s")), r"^steps: "),
+    "a timedelta as a size": (lambda: Network.random([np.timedelta64(2, "s"), 1]), r"^sizes\[0\]: "),
+    "an lr beyond float32": (lambda: sgd_step(Network([[[0.4]]], dtype="float32"),
+                                              backward(Network([[[0.4]]], dtype="float32"),
+                                                       forward(Network([[[0.4]]], dtype="float32"), [0.5]), [1.0]),
+                                              1e308), r"^lr: 1e\+308 is too large for float32"),
+    "sizes too large to draw": (lambda: Network.random([10**400, 1]), r"^sizes: a layer of .* weights is more"),
+    "an array as the dtype, on one line": (lambda: Network([[[0.4]]], dtype=np.ones((2, 2))),
+                                           r"^dtype: expected float64 or float32, got array\(\[\[1\., 1\.\], \[1"),
 }
 
 

@@ -37,6 +37,9 @@ EDITS = {  # one edit of the seed file -> the start of the one line it must give
     "an integer of 4,400 digits": (("y = [1.0]", "y = [" + "9" * 4400 + "]"), "ex: a number in the file is too long"),
     "an integer beyond float64": (("y = [1.0]", "y = [" + "9" * 400 + "]"), "network.y[0]: expected a finite number"),
     "a claim of 1e400": (('z1 = ["0.9", "0.85"]', 'z1 = ["1e400", "0.85"]'), "claimed.z1[0]: 1e400 is beyond"),
+    "a learning rate beyond float64": (("learning_rate = 0.5", "learning_rate = " + "9" * 400),
+                                       "network.learning_rate: expected a positive finite number"),
+    "rows nested to different depths": (("W2 = [[0.7, 0.8]]", "W2 = [[[0.7], 0.8]]"), "network.W2"),
     "a claim of 5,000 digits": (('z1 = ["0.9", "0.85"]', 'z1 = ["' + "9" * 5000 + '", "0.85"]'),
                                 "claimed.z1[0]: 999"),
 }
@@ -116,6 +119,22 @@ def test_an_overflowing_loss_after_the_update_that_nothing_claims_does_not_rejec
             'y = [0.0]\nW1 = [[1.0]]\n[claimed]\nz1 = ["1e150"]\n')
     code, out, err = _check(_file(tmp_path, text), capsys)
     assert (code, err) == (0, "") and "1 correct" in out
+
+
+@pytest.mark.parametrize("text", [
+    # A wrong dL/da^(1) in a file without a learning rate: the in-place-update mistake needs one.
+    '[network]\nactivations = ["sigmoid", "sigmoid"]\nloss = "half_sse"\nx = [0.5]\ny = [1.0]\nW1 = [[0.4]]\n'
+    'W2 = [[0.7]]\n[claimed]\ndL_da1 = ["1.5"]\n',
+    # Inputs near 1e308: the checker's own scales overflow (a warning line before).
+    '[network]\nactivations = ["sigmoid"]\nloss = "half_sse"\nx = [1e308]\ny = [0.0]\nW1 = [[0.61]]\n[claimed]\n'
+    'z1 = ["1"]\n',
+    # A printed softmax output of 0: dL/da = -y/a from it is -inf, which no printed number rounds from.
+    '[network]\nactivations = ["softmax"]\nloss = "cross_entropy"\nx = [1.34, 0.0]\ny = [0.0, 1.0]\n'
+    'W1 = [[1.16, 0.31], [-1.32, -0.36]]\n[claimed]\na1 = ["0.9", "0.0"]\ndL_da1 = ["0.0", "-34.6"]\n',
+], ids=["no learning rate", "inputs near 1e308", "a printed 0 divided by"])
+def test_the_checkers_own_trials_stay_quiet(tmp_path, capsys, text):
+    code, out, err = _check(_file(tmp_path, text), capsys)
+    assert (code, err) == (1, "") and "WRONG" in out
 
 
 def test_cross_entropy_on_logits_2000_apart_is_judged(tmp_path, capsys):
