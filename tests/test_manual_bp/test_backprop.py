@@ -9,8 +9,10 @@ import math
 import numpy as np
 import pytest
 from networks import NETS, _arrays, _assert_sum_close, _data, _sigma_prime_shape
+from support import X, Y, document_network
 
-from manual_bp import Network, backward, forward, sgd_step, train
+from manual_bp import BACKPROP, Backprop, Network, Quantities, backward, forward, sgd_step, train
+from manual_bp.errors import LayerDict
 
 EPS = np.finfo(np.float64).eps
 
@@ -261,3 +263,50 @@ def test_softmax_cross_entropy_output_delta_is_a_minus_y():
     # J^T (-y / a) and a - y are algebraically equal; the Jacobian route sums n = 4 products of
     # O(1) terms, so a few ulps of O(1): 1e-15 absolute would be tight, 1e-14 leaves margin.
     np.testing.assert_allclose(g.delta[2], expected, rtol=0, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# The steps of Backprop, as a subclass sees them
+
+
+class _Recording(Backprop):
+    """Records the network each step is given."""
+
+    def __init__(self):
+        self.nets = []
+
+    def output_error(self, net, L, q):
+        self.nets.append(net)
+        return super().output_error(net, L, q)
+
+    def hidden_error(self, net, l, q):
+        self.nets.append(net)
+        return super().hidden_error(net, l, q)
+
+    def weight_gradient(self, net, l, q):
+        self.nets.append(net)
+        return super().weight_gradient(net, l, q)
+
+
+def test_every_step_is_given_the_network():
+    net, algo = document_network(), _Recording()
+    algo.backward_pass(net, algo.forward_pass(net, np.array([X]).T), np.array([Y]).T, "half_sse", "mean")
+    assert len(algo.nets) == 4 and all(n is net for n in algo.nets)  # Eq. 1, Eq. 2, Eq. 3 twice
+
+
+def test_forward_pass_fills_the_quantities_it_is_given():
+    q = Quantities(a=LayerDict({0: np.array([X]).T}))
+    assert BACKPROP.forward_pass(document_network(), q.a[0], q) is q and q.z[2].shape == (1, 1)
+
+
+def test_sigma_prime_is_written_in_a_where_the_activation_allows():
+    # The document's sigma'(z^(2)) = 0.796 (1 - 0.796) from its printed a^(2), whatever z says.
+    q = Quantities(z=LayerDict({2: np.array([[0.0]])}), a=LayerDict({2: np.array([[0.796]])}))
+    assert BACKPROP.sigma_prime(document_network(), 2, q)[0, 0] == 0.796 * (1 - 0.796)
+
+
+def test_update_pass_updates_the_biases_by_default():
+    net = document_network()
+    g = backward(net, forward(net, X), Y)
+    _, b = BACKPROP.update_pass(net, Quantities(dW=g.dW, db=g.db), 0.5)
+    assert b[2][0] == net.b[2][0] - 0.5 * g.db[2][0]  # one subtraction of the same doubles: exact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -157,6 +158,10 @@ def _identity_net(W):
     return Network([W], None, "identity")
 
 
+def _two_layers(W1, W2, b1=None):
+    return Network([W1, W2], None if b1 is None else [b1, None], "identity")
+
+
 LONG = "x" * 59  # repr is 61 characters, one over _describe's limit of 60
 EXACT = {
     "masked array": (lambda: Network([np.ma.masked_array([[1.0]], mask=[[True]])]),
@@ -233,6 +238,38 @@ EXACT = {
         "cache: computed by forward() for another network (Network(sizes=2-1, activations=sigmoid, bias=per_unit, "
         "dtype=float64)), not this one (Network(sizes=2-1, activations=sigmoid, bias=per_unit, dtype=float64)); "
         "run forward(net, x) with the network you pass to backward"),
+    # numpy would warn of the overflow (and of inf - inf) on the way: the checks say it instead
+    "z overflows": (lambda: forward(Network([[[1e300, -1e300]]], None, "identity"), [1e300, 1e300]),
+                    "forward: z^(1) overflowed to inf; inputs or weights are too large"),
+    "loss overflows": (lambda: _doc_backward([0.0], net=Network([[[1e200, 0.0]]], None, "identity")),
+                       "backward: the loss L overflowed to inf; outputs or targets are too large"),
+    # dW^(1) = 5e149 (1e200 - 1e200): inf - inf
+    "dW is NaN": (lambda: backward(_identity_net([[1e-200]]), forward(_identity_net([[1e-200]]), [[1e200, -1e200]]),
+                                   [[-1e150, -1e150]]),
+                  "backward: dL/dW^(1) overflowed to inf or NaN; inputs, weights or targets are too large"),
+    # dW^(2) = delta^(2) a^(1) = 1e150 x 1e160 and dW^(1) = 1e10 x 1e300: layer L is named first
+    "dW overflows in two layers": (lambda: backward(_two_layers([[1e-140]], [[1e-140]]),
+                                                    forward(_two_layers([[1e-140]], [[1e-140]]), [1e300]), [-1e150]),
+                                   "backward: dL/dW^(2) overflowed to inf or NaN; inputs, weights or targets are too "
+                                   "large"),
+    # delta^(1) = W^(2) = 1e308 for each of 2 examples (reduction sum): only their sum db^(1) overflows
+    "db overflows": (lambda: backward(_two_layers([[1.0]], [[1e308]], [0.0]),
+                                      forward(_two_layers([[1.0]], [[1e308]], [0.0]), [[1e-300, 1e-300]]),
+                                      [[1e8 - 1, 1e8 - 1]], reduction="sum"),
+                     "backward: dL/db^(1) overflowed to inf or NaN; inputs, weights or targets are too large"),
+    # dW^(1) = 1e100 x 1e100, lr 1e200
+    "sgd_step overflows": (lambda: sgd_step(_identity_net([[1.0]]), backward(_identity_net([[1.0]]), forward(
+        _identity_net([[1.0]]), [1e100]), [0.0]), 1e200), "W^(1): expected finite values, got -inf at index [0, 0]"),
+    "dW missing": (lambda: sgd_step(document_network(), replace(_doc_backward(Y), dW=LayerDict({1: np.ones((2, 2))})),
+                                    0.5), "grads.dW[2]: expected shape (1, 2), got nothing"),
+    "dW of another shape": (lambda: sgd_step(document_network(), replace(_doc_backward(Y), dW=LayerDict(
+        {1: np.ones((2, 3)), 2: np.ones((1, 2))})), 0.5), "grads.dW[1]: expected shape (2, 2), got (2, 3)"),
+    "db missing": (lambda: sgd_step(document_network(), replace(_doc_backward(Y), db=LayerDict({2: np.ones(1)})), 0.5),
+                   "grads.db[1]: expected shape (2,), got nothing"),
+    "db of another shape": (lambda: _sgd_with_grads_of("shared", "per_unit"),
+                            "grads.db[1]: expected shape (), got (3,)"),
+    "optimizer": (lambda: train(document_network(), X, Y, None, 1, optimizer="adam"),
+                  "optimizer: expected an optimizer of manual_bp.optimizers (SGD, Adam, AdamW, RMSprop), got str"),
     "not a cache": (lambda: backward(document_network(), {"z": {}}, Y),
                     "cache: expected the Cache that forward(net, x) returns, got dict"),
     "not gradients": (lambda: sgd_step(document_network(), {"dW": {}}, 0.5),
