@@ -358,3 +358,12 @@ def test_expand_class_indices_only_for_cross_entropy_and_in_the_dtype():
     np.testing.assert_array_equal(expand_class_indices(labels, "half_sse", 2), labels)
     hot = expand_class_indices(labels, "cross_entropy", 2, np.float32)
     assert hot.dtype == np.float32 and hot.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+def test_backward_and_train_default_to_half_sse_and_the_mean():
+    net, x, y = document_network(), np.array([[0.5, 1.0], [1.0, -1.0]]), np.array([[1.0, 0.0]])
+    a = forward(net, x).a[2]
+    # L = (1/m) sum_k 1/2 (a_k - y_k)^2, m = 2: a handful of roundings, 4 eps relative.
+    expected = float(((a - y) ** 2).sum() / 2 / 2)
+    assert backward(net, forward(net, x), y).loss == pytest.approx(expected, rel=4 * EPS)
+    assert train(net, x, y, 0.5, 0).losses[0] == pytest.approx(expected, rel=4 * EPS)

@@ -242,13 +242,14 @@ def test_repr_names_sizes_activations_bias_kinds_and_dtype():
 
 
 def test_train_with_sum_reduction_steps_and_reports_the_sum():
-    # The sum over m = 4 examples is 4 times the mean: the first loss, and (one step of SGD) the
+    # The sum over m = 4 examples is 4 times the mean: each loss, and (one step of SGD) the
     # change of each parameter. The loss a few ulps apart (1/4 applied at another place); the
     # change W - W' is a difference of O(1) numbers, exact only to ~eps |W| = 2e-16 absolute.
     net = NETS["tanh-identity"]()
     x, y = _data(net, 4)
     mean, total = train(net, x, y, 0.1, 1), train(net, x, y, 0.1, 1, reduction="sum")
     assert total.losses[0] == pytest.approx(4 * mean.losses[0], rel=8 * EPS)
+    assert total.losses[1] == pytest.approx(4 * train(total.networks[1], x, y, 0.1, 0).losses[0], rel=8 * EPS)
     for l in (1, 2):
         np.testing.assert_allclose(net.W[l] - total.networks[1].W[l], 4 * (net.W[l] - mean.networks[1].W[l]),
                                    rtol=1e-12, atol=1e-15)

@@ -287,6 +287,9 @@ def test_a_bad_state_has_the_whole_message():
         "state['exp_avg'].b[1]: expected None (the layer has no bias), got an array")
     assert _state_message(Adam(), OptimizerState(1, {"exp_avg": Buffers(LayerDict({1: np.zeros(3)}), LayerDict())})) \
         == "state['exp_avg'].W[1]: expected shape (1, 1) (the parameter's), got (3,)"
+    nan = Buffers(LayerDict({1: np.full((1, 1), np.nan)}), LayerDict())
+    assert _state_message(Adam(), OptimizerState(1, {"exp_avg": nan})) == (
+        "state['exp_avg'].W[1]: expected finite values, got nan at index [0, 0]")
 
 
 def test_a_missing_buffer_has_the_whole_message():

@@ -158,6 +158,10 @@ def _identity_net(W):
     return Network([W], None, "identity")
 
 
+def _relu_identity():
+    return Network([[[-1.0]], [[1e300]]], None, ["relu", "identity"])
+
+
 def _two_layers(W1, W2, b1=None):
     return Network([W1, W2], None if b1 is None else [b1, None], "identity")
 
@@ -239,8 +243,12 @@ EXACT = {
         "dtype=float64)), not this one (Network(sizes=2-1, activations=sigmoid, bias=per_unit, dtype=float64)); "
         "run forward(net, x) with the network you pass to backward"),
     # numpy would warn of the overflow (and of inf - inf) on the way: the checks say it instead
-    "z overflows": (lambda: forward(Network([[[1e300, -1e300]]], None, "identity"), [1e300, 1e300]),
+    # z^(1) = -inf, and silu(-inf) = -inf x sigma(-inf) = -inf x 0: invalid
+    "z overflows": (lambda: forward(Network([[[1e300, 1e300]]], None, "silu"), [-1e300, -1e300]),
                     "forward: z^(1) overflowed to inf; inputs or weights are too large"),
+    # dL/da^(1) = 1e300 x 1e10 = inf, relu'(z^(1) < 0) = 0: delta^(1) = inf x 0 (and dW^(1) with it)
+    "delta is NaN": (lambda: backward(_relu_identity(), forward(_relu_identity(), [1e-300]), [-1e10]),
+                     "backward: delta^(1) overflowed to inf or NaN; inputs, weights or targets are too large"),
     "loss overflows": (lambda: _doc_backward([0.0], net=Network([[[1e200, 0.0]]], None, "identity")),
                        "backward: the loss L overflowed to inf; outputs or targets are too large"),
     # dW^(1) = 5e149 (1e200 - 1e200): inf - inf
