@@ -165,3 +165,22 @@ def test_softmax_batch_jacobian_is_per_column():
         np.testing.assert_allclose(Jb[:, :, k], softmax_prime(Z[:, k]), rtol=0, atol=4 * EPS)
     # softmax itself: columns sum to one (n = 4 terms <= 1: a few ulps).
     np.testing.assert_allclose(softmax(Z).sum(axis=0), 1.0, rtol=0, atol=4 * EPS)
+
+
+def test_gelu_prime_is_silent_where_z_squared_overflows():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # Phi(z) is exactly 1 (0) and z phi(z) exactly 0 for z = 1e200 (-1e200)
+        assert ACTIVATIONS["gelu"].sigma_prime(np.array([1e200, -1e200])).tolist() == [1.0, 0.0]
+
+
+def test_sigmoid_of_integers_is_a_float():
+    assert ACTIVATIONS["sigmoid"].sigma(np.array([0, 0])).tolist() == [0.5, 0.5]  # 1 / (1 + e^0), exact
+
+
+def test_softmax_shifts_each_column_by_its_own_maximum():
+    # A column 1000 below the batch's maximum: e^-1000 = 0 in every entry if shifted by that.
+    Z = np.array([[0.0, -1000.0], [0.0, -1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert softmax(Z).tolist() == [[0.5, 0.5], [0.5, 0.5]]  # e^0 / (e^0 + e^0), exact

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import numpy as np
 import pytest
 from networks import NETS, _arrays, _assert_sum_close, _data, _sigma_prime_shape
+from support import X, Y, document_network
 
-from manual_bp import Network, backward, forward, sgd_step, train
+from manual_bp import BACKPROP, LOSSES, Backprop, Network, Quantities, backward, forward, sgd_step, train
+from manual_bp.errors import LayerDict
+from manual_bp.losses import expand_class_indices
 
 EPS = np.finfo(np.float64).eps
 
@@ -261,3 +265,105 @@ def test_softmax_cross_entropy_output_delta_is_a_minus_y():
     # J^T (-y / a) and a - y are algebraically equal; the Jacobian route sums n = 4 products of
     # O(1) terms, so a few ulps of O(1): 1e-15 absolute would be tight, 1e-14 leaves margin.
     np.testing.assert_allclose(g.delta[2], expected, rtol=0, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# The steps of Backprop, as a subclass sees them
+
+
+class _Recording(Backprop):
+    """Records the network each step is given."""
+
+    def __init__(self):
+        self.nets = []
+
+    def output_error(self, net, L, q):
+        self.nets.append(net)
+        return super().output_error(net, L, q)
+
+    def hidden_error(self, net, l, q):
+        self.nets.append(net)
+        return super().hidden_error(net, l, q)
+
+    def weight_gradient(self, net, l, q):
+        self.nets.append(net)
+        return super().weight_gradient(net, l, q)
+
+
+def test_every_step_is_given_the_network():
+    net, algo = document_network(), _Recording()
+    algo.backward_pass(net, algo.forward_pass(net, np.array([X]).T), np.array([Y]).T, "half_sse", "mean")
+    assert len(algo.nets) == 4 and all(n is net for n in algo.nets)  # Eq. 1, Eq. 2, Eq. 3 twice
+
+
+def test_forward_pass_fills_the_quantities_it_is_given():
+    q = Quantities(a=LayerDict({0: np.array([X]).T}))
+    assert BACKPROP.forward_pass(document_network(), q.a[0], q) is q and q.z[2].shape == (1, 1)
+
+
+def test_sigma_prime_is_written_in_a_where_the_activation_allows():
+    # The document's sigma'(z^(2)) = 0.796 (1 - 0.796) from its printed a^(2), whatever z says.
+    q = Quantities(z=LayerDict({2: np.array([[0.0]])}), a=LayerDict({2: np.array([[0.796]])}))
+    assert BACKPROP.sigma_prime(document_network(), 2, q)[0, 0] == 0.796 * (1 - 0.796)
+
+
+def test_update_pass_updates_the_biases_by_default():
+    net = document_network()
+    g = backward(net, forward(net, X), Y)
+    _, b = BACKPROP.update_pass(net, Quantities(dW=g.dW, db=g.db), 0.5)
+    assert b[2][0] == net.b[2][0] - 0.5 * g.db[2][0]  # one subtraction of the same doubles: exact
+
+
+# ---------------------------------------------------------------------------------------------
+# The losses' per-example values and per-unit terms (manual_bp.LOSSES)
+
+A3 = np.array([[0.2, 0.7], [0.5, 0.1], [0.3, 0.2]])  # n = 3 outputs, m = 2 examples: probabilities
+Y3 = np.array([[0.0, 1.0], [0.25, 0.0], [0.75, 0.0]])
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_per_example_values_are_the_column_sums_of_the_terms(loss):
+    values, _ = LOSSES[loss].per_example(A3, Y3)
+    assert values.shape == (2,)  # one per example (column), n = 3 != m = 2
+    # The same formulas, the column summed in another order: 3 terms, a few ulps (8 eps relative).
+    np.testing.assert_allclose(values, LOSSES[loss].terms(A3, Y3).sum(axis=0), rtol=8 * EPS, atol=0)
+
+
+def test_bce_terms_are_the_definition_with_torchs_clamp_and_silent():
+    a, y = np.array([[0.25], [0.5], [0.0], [1.0]]), np.array([[1.0], [0.25], [1.0], [0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        terms = LOSSES["bce"].terms(a, y)
+        value = LOSSES["bce"].per_example(a, y)[0]
+    # -(y log a + (1 - y) log(1 - a)) / n, n = 4, each log at least -100: log 4 / 4, (0.25 + 0.75) log 2 / 4,
+    # 100 / 4 twice. Correctly rounded logs, one or two roundings more: 4 eps relative.
+    expected = [math.log(4) / 4, math.log(2) / 4, 25.0, 25.0]
+    np.testing.assert_allclose(terms[:, 0], expected, rtol=4 * EPS, atol=0)
+    assert value[0] == pytest.approx(sum(expected), rel=4 * EPS)
+
+
+def test_cross_entropy_terms_are_the_definition_with_0_log_0_and_silent():
+    a, y = np.array([[0.25], [0.0], [0.75]]), np.array([[0.5], [0.0], [0.5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        terms = LOSSES["cross_entropy"].terms(a, y)
+        value = LOSSES["cross_entropy"].per_example(a, y)[0]
+    expected = [0.5 * math.log(4), 0.0, -0.5 * math.log(0.75)]  # -y log a, 0 where y = 0: 4 eps relative
+    np.testing.assert_allclose(terms[:, 0], expected, rtol=4 * EPS, atol=0)
+    assert value[0] == pytest.approx(sum(expected), rel=4 * EPS)
+
+
+def test_expand_class_indices_only_for_cross_entropy_and_in_the_dtype():
+    labels = np.array([1, 0])
+    np.testing.assert_array_equal(expand_class_indices(labels, "half_sse", 2), labels)
+    hot = expand_class_indices(labels, "cross_entropy", 2, np.float32)
+    assert hot.dtype == np.float32 and hot.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+def test_backward_and_train_default_to_half_sse_and_the_mean():
+    net, x, y = document_network(), np.array([[0.5, 1.0], [1.0, -1.0]]), np.array([[1.0, 0.0]])
+    a = forward(net, x).a[2]
+    # L = (1/m) sum_k 1/2 (a_k - y_k)^2, m = 2: a handful of roundings, 4 eps relative.
+    expected = float(((a - y) ** 2).sum() / 2 / 2)
+    assert backward(net, forward(net, x), y).loss == pytest.approx(expected, rel=4 * EPS)
+    assert train(net, x, y, 0.5, 0).losses[0] == pytest.approx(expected, rel=4 * EPS)

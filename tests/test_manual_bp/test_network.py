@@ -197,3 +197,67 @@ def test_random_init_ranges():
     a, b = Network.random([3, 2], seed=5), Network.random([3, 2], seed=5)
     np.testing.assert_array_equal(a.W[1], b.W[1])
     assert np.any(Network.random([3, 2], seed=6).W[1] != a.W[1])
+
+
+def test_random_draws_spread_over_the_whole_range():
+    # A range test alone passes for constant draws: both ends of each range must be reached.
+    # 40000 (weights) and 400 (biases) uniform draws: each end within 10% with odds 1 - 0.95^400.
+    n_in, n_out = 100, 400
+    for init, bound in (("uniform", 1.0 / math.sqrt(n_in)), ("glorot", math.sqrt(6.0 / (n_in + n_out)))):
+        net = Network.random([n_in, n_out], init=init, seed=1)
+        assert net.W[1].min() <= -0.9 * bound and net.W[1].max() >= 0.9 * bound
+        assert net.b[1].min() <= -0.9 / math.sqrt(n_in) and net.b[1].max() >= 0.9 / math.sqrt(n_in)
+    # he is centred: the mean of 40000 N(0, 0.02) draws has standard error 7e-4; 0.01 is 14 of them.
+    assert abs(Network.random([n_in, n_out], init="he", seed=1).W[1].mean()) < 0.01
+
+
+def test_random_seed_defaults_to_0_and_none_draws_afresh():
+    np.testing.assert_array_equal(Network.random([3, 2]).W[1], Network.random([3, 2], seed=0).W[1])
+    assert Network.random([3, 2], seed=None).sizes == (3, 2)
+
+
+def test_network_copies_the_callers_arrays_and_leaves_them_writable():
+    W, b = np.ones((2, 2)), np.zeros(2)
+    net = Network([W], [b])
+    assert net.W[1] is not W and net.b[1] is not b and W.flags.writeable and b.flags.writeable
+
+
+def test_replace_copies_unless_told_not_to():
+    net, W, b = document_network(), {1: np.ones((2, 2)), 2: np.ones((1, 2))}, {1: np.zeros(2), 2: np.zeros(1)}
+    new = net.replace(W, b)
+    assert new.W[1] is not W[1] and new.b[2] is not b[2] and W[1].flags.writeable
+    assert net.replace(W, b, copy=False).W[1] is W[1]
+
+
+def test_copy_false_still_converts_to_the_dtype():
+    net = Network([np.ones((2, 2))], [np.zeros(2)], dtype="float32", copy=False)
+    assert net.dtype is np.float32 and net.W[1].dtype == np.float32 and net.b[1].dtype == np.float32
+
+
+def test_repr_names_sizes_activations_bias_kinds_and_dtype():
+    assert repr(_mixed_bias_net()) == ("Network(sizes=3-4-3-2, activations=tanh,softplus,identity, "
+                                       "bias=none/per_unit/shared, dtype=float64)")
+    assert repr(Network.random([2, 1], dtype="float32")) == ("Network(sizes=2-1, activations=sigmoid, bias=per_unit, "
+                                                             "dtype=float32)")
+
+
+def test_train_with_sum_reduction_steps_and_reports_the_sum():
+    # The sum over m = 4 examples is 4 times the mean: each loss, and (one step of SGD) the
+    # change of each parameter. The loss a few ulps apart (1/4 applied at another place); the
+    # change W - W' is a difference of O(1) numbers, exact only to ~eps |W| = 2e-16 absolute.
+    net = NETS["tanh-identity"]()
+    x, y = _data(net, 4)
+    mean, total = train(net, x, y, 0.1, 1), train(net, x, y, 0.1, 1, reduction="sum")
+    assert total.losses[0] == pytest.approx(4 * mean.losses[0], rel=8 * EPS)
+    assert total.losses[1] == pytest.approx(4 * train(total.networks[1], x, y, 0.1, 0).losses[0], rel=8 * EPS)
+    for l in (1, 2):
+        np.testing.assert_allclose(net.W[l] - total.networks[1].W[l], 4 * (net.W[l] - mean.networks[1].W[l]),
+                                   rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(net.b[l] - total.networks[1].b[l], 4 * (net.b[l] - mean.networks[1].b[l]),
+                                   rtol=1e-12, atol=1e-15)
+
+
+def test_train_update_biases_false_keeps_every_bias():
+    result = train(document_network(), X, Y, LEARNING_RATE, 2, update_biases=False)
+    assert all(np.array_equal(n.b[l], result.networks[0].b[l]) for n in result.networks for l in (1, 2))
+    assert not np.array_equal(result.networks[2].W[1], result.networks[0].W[1])

@@ -5,6 +5,8 @@ naming it. (Against torch.optim: tests/test_oracle/training/test_trajectories.py
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from manual_bp import (
     Gradients,
     InputError,
     Network,
+    Optimizer,
     OptimizerState,
     RMSprop,
     backward,
@@ -216,3 +219,151 @@ def test_train_refuses_two_learning_rates_and_a_non_optimizer():
         train(net, x, y, 0.5, 1, optimizer=SGD(0.1))
     with pytest.raises(InputError, match=r"optimizer: expected an optimizer of manual_bp\.optimizers"):
         train(net, x, y, None, 1, optimizer="adam")
+
+
+# --- settings, defaults (torch.optim's) and messages, in full -----------------------------------
+
+
+@pytest.mark.parametrize(("make", "text"), [
+    (lambda: SGD(0.1), "SGD(lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False)"),
+    (lambda: Adam(), "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, maximize=False)"),
+    (lambda: Adam(maximize=True), "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, "
+                                  "maximize=True)"),
+    (lambda: AdamW(), "AdamW(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, amsgrad=False, "
+                      "maximize=False)"),
+    (lambda: AdamW(amsgrad=False, maximize=True), "AdamW(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, "
+                                                  "amsgrad=False, maximize=True)"),
+    (lambda: RMSprop(), "RMSprop(lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0.0, momentum=0.0, centered=False, "
+                        "maximize=False)"),
+    (lambda: RMSprop(maximize=True), "RMSprop(lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0.0, momentum=0.0, "
+                                     "centered=False, maximize=True)"),
+    (lambda: Optimizer(0.5), "Optimizer(lr=0.5, maximize=False)"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_repr_shows_every_setting_and_torchs_defaults(make, text):
+    assert repr(make()) == text
+
+
+def _no_bias_grads(net):
+    g = _grads(net)
+    return replace(g, db=LayerDict({l: None for l in net.W}))
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: Adam(maximize="no"), "maximize: expected True or False, got 'no'"),
+    (lambda: SGD(0.1, weight_decay=-1), "weight_decay: expected a number >= 0, got -1"),
+    (lambda: RMSprop(eps=-1), "eps: expected a number >= 0, got -1"),
+    (lambda: RMSprop(weight_decay=-1), "weight_decay: expected a number >= 0, got -1"),
+    (lambda: RMSprop(momentum=-1), "momentum: expected a number >= 0, got -1"),
+    (lambda: Adam(betas=(1.0, 0.999)), "beta1: expected a number with 0 <= beta1 < 1, got 1.0"),
+    (lambda: Adam().step(_one(), _grads(_one()), update_biases="no"),
+     "update_biases: expected True or False, got 'no'"),
+    (lambda: Adam().step(_one(), _no_bias_grads(_one())), "grads.db[1]: expected shape (1,), got nothing"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_bad_settings_and_steps_have_the_whole_message(call, message):
+    with pytest.raises(InputError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def _state_message(opt, state, net=None):
+    opt.state = state
+    with pytest.raises(InputError) as info:
+        opt.step(net or _one(), _grads(net or _one()))
+    return str(info.value)
+
+
+def test_a_bad_state_has_the_whole_message():
+    empty = Buffers(LayerDict(), LayerDict())
+    assert _state_message(SGD(0.1), "junk") == "state: expected an OptimizerState, got str"
+    assert _state_message(SGD(0.1), OptimizerState(-1)) == "state.step: expected an integer >= 0, got -1"
+    assert _state_message(SGD(0.1), OptimizerState(1, {"exp_avg": empty})) == (
+        "state: unknown buffer 'exp_avg' for SGD(lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, "
+        "nesterov=False, maximize=False); it keeps no buffers")
+    assert _state_message(Adam(), OptimizerState(1, {"momentum_buffer": empty})).endswith(
+        "; it keeps exp_avg, exp_avg_sq")
+    no_bias = Network([[[1.0]]], None, "identity")
+    bias_buf = Buffers(LayerDict({1: np.zeros((1, 1))}), LayerDict({1: np.zeros(1)}))
+    assert _state_message(Adam(), OptimizerState(1, {"exp_avg": bias_buf}), no_bias) == (
+        "state['exp_avg'].b[1]: expected None (the layer has no bias), got an array")
+    assert _state_message(Adam(), OptimizerState(1, {"exp_avg": Buffers(LayerDict({1: np.zeros(3)}), LayerDict())})) \
+        == "state['exp_avg'].W[1]: expected shape (1, 1) (the parameter's), got (3,)"
+    nan = Buffers(LayerDict({1: np.full((1, 1), np.nan)}), LayerDict())
+    assert _state_message(Adam(), OptimizerState(1, {"exp_avg": nan})) == (
+        "state['exp_avg'].W[1]: expected finite values, got nan at index [0, 0]")
+
+
+def test_a_missing_buffer_has_the_whole_message():
+    with pytest.raises(KeyError, match=r"no buffer 'exp_avg'; this state has: none yet \(the first step creates"):
+        OptimizerState()["exp_avg"]
+    opt = Adam()
+    _step(opt, _one(), 1.0)
+    with pytest.raises(KeyError) as info:
+        opt.state["momentum_buffer"]
+    assert info.value.args[0] == "no buffer 'momentum_buffer'; this state has: exp_avg, exp_avg_sq"
+
+
+# --- the rules' remaining branches, by hand -------------------------------------------------------
+
+
+def test_sgd_weight_decay_without_momentum_by_hand():
+    # g' = g + 1.0 theta = 2 + 1 = 3, theta = 1 - 0.1 x 3 = 0.7
+    assert _step(SGD(0.1, weight_decay=1.0), _one(), 2.0).W[1][0, 0] == pytest.approx(0.7, abs=1e-15)
+
+
+def test_adam_weight_decay_of_one_by_hand():
+    # g' = 0 + 1.0 x 2 = 2: the first step is 0.01 g' / (|g'| + 1e-8)
+    assert _step(Adam(0.01, weight_decay=1.0), _one(2.0), 0.0).W[1][0, 0] == pytest.approx(2 - 0.01 * 2 / (2 + 1e-8),
+                                                                                          abs=1e-15)
+
+
+@pytest.mark.parametrize("weight_decay", [0.5, 1.0])
+def test_rmsprop_plain_with_weight_decay_by_hand(weight_decay):
+    # g' = 1 + wd x 2, v = 0.1 g'^2, theta = 2 - 0.01 g' / (sqrt(v) + 1e-8)
+    opt, g = RMSprop(0.01, alpha=0.9, weight_decay=weight_decay), 1.0 + weight_decay * 2.0
+    net = _step(opt, _one(2.0), 1.0)
+    assert opt.state["square_avg"].W[1][0, 0] == pytest.approx(0.1 * g * g, rel=1e-15)
+    assert net.W[1][0, 0] == pytest.approx(2 - 0.01 * g / (math.sqrt(0.1 * g * g) + 1e-8), abs=1e-15)
+
+
+def test_rmsprop_centered_grad_avg_keeps_the_sign_of_g():
+    opt = RMSprop(0.01, alpha=0.9, centered=True)
+    _step(opt, _one(), 2.0)
+    assert opt.state["grad_avg"].W[1][0, 0] == pytest.approx(0.2, abs=1e-16)  # (1 - 0.9) x 2
+
+
+def test_bias_buffers_carry_from_step_to_step():
+    # dL/db = 1 twice: m_1 = 0.1, m_2 = 0.9 x 0.1 + 0.1 = 0.19; a step that leaves the biases
+    # alone carries their buffers over as they were.
+    opt, net = Adam(), _one()
+    grads = Gradients(0.0, LayerDict(), LayerDict(), LayerDict({1: np.zeros((1, 1))}), LayerDict({1: np.ones(1)}))
+    net = opt.step(opt.step(net, grads), grads)
+    assert opt.state["exp_avg"].b[1][0] == pytest.approx(0.19, abs=1e-16)
+    opt.step(net, grads, update_biases=False)
+    assert opt.state["exp_avg"].b[1][0] == pytest.approx(0.19, abs=1e-16)
+
+
+def test_sgd_with_momentum_and_update_biases_false_keeps_biases():
+    net = NETS["tanh-identity"]()
+    new = SGD(0.1, momentum=0.9).step(net, _grads(net), update_biases=False)
+    assert all(np.array_equal(new.b[l], net.b[l]) for l in net.b)
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), Adam, lambda: RMSprop(momentum=0.5, centered=True)])
+def test_float32_buffers_stay_float32(make):
+    net, opt = Network.random([3, 2], seed=1, dtype="float32"), make()
+    grads = _grads(net)
+    opt.step(opt.step(net, grads), grads)
+    assert all(v.dtype == np.float32 for buf in opt.state.buffers.values() for v in (*buf.W.values(),
+                                                                                      *buf.b.values()))
+
+
+@pytest.mark.parametrize(("opt", "g"), [
+    (lambda: SGD(1e300, momentum=0.5), 1e10),    # lr g overflows
+    (lambda: RMSprop(centered=True), 1e200),     # g^2 overflows, v - g_ave^2 is inf - inf
+    (lambda: RMSprop(eps=0.0), 1e-170),          # g^2 underflows to 0: g / 0
+])
+def test_a_step_that_overflows_is_refused_without_numpy_warnings(opt, g):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match=r"^W\^\(1\): expected finite values, got "):
+            _step(opt(), _one(), g)

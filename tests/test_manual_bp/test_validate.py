@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import replace
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from support import X, Y, document_network
 
-from manual_bp import InputError, Network, backward, forward, sgd_step, train
+from manual_bp import SGD, InputError, Network, RMSprop, backward, forward, sgd_step, train, validate
+from manual_bp.activations import get_activation
+from manual_bp.errors import LayerDict
 
 EPS = np.finfo(np.float64).eps
 
@@ -192,3 +198,236 @@ def test_a_tensor_that_requires_grad_is_refused_naming_the_argument():
         Network([torch.ones(1, 2, requires_grad=True)])
     with pytest.raises(InputError, match=r"^x: expected an array of numbers, got Tensor"):
         forward(document_network(), torch.ones(2, requires_grad=True))
+
+
+# --- the whole message, typed in from the format each check documents --------------------------
+
+
+class _Unconvertible:
+    """An object whose conversion to an array fails with a two-line (or an empty) message."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __array__(self, *args, **kwargs):
+        raise ValueError(self.message)
+
+
+def _doc_backward(y, loss="half_sse", net=None):
+    net = net or document_network()
+    return backward(net, forward(net, X), y, loss)
+
+
+def _identity_net(W):
+    return Network([W], None, "identity")
+
+
+def _relu_identity():
+    return Network([[[-1.0]], [[1e300]]], None, ["relu", "identity"])
+
+
+def _two_layers(W1, W2, b1=None):
+    return Network([W1, W2], None if b1 is None else [b1, None], "identity")
+
+
+LONG = "x" * 59  # repr is 61 characters, one over _describe's limit of 60
+EXACT = {
+    "masked array": (lambda: Network([np.ma.masked_array([[1.0]], mask=[[True]])]),
+                     "W^(1): expected a plain array of numbers, got a masked array (fill the masked entries first, "
+                     "e.g. with .filled())"),
+    "string x": (lambda: forward(document_network(), "ab"), "x: expected an array of numbers, got the string 'ab'"),
+    "conversion fails": (lambda: forward(document_network(), _Unconvertible("first line\nsecond line")),
+                         "x: expected an array of numbers, got _Unconvertible (first line)"),
+    "conversion fails silently": (lambda: forward(document_network(), _Unconvertible("")),
+                                  "x: expected an array of numbers, got _Unconvertible (ValueError)"),
+    "int too large for a float": (lambda: forward(document_network(), [10**400, 1]),
+                                  "x: expected finite numbers, got int 1" + "0" * 49 + "... at index [0] "
+                                  "(too large for a float)"),
+    "ragged object array": (lambda: forward(document_network(), np.array([[1.0, 2.0], [3.0]], dtype=object)),
+                            "x: expected a rectangular array of numbers, got nested lists of different lengths "
+                            "(array([list([1.0, 2.0]), list([3.0])], dtype=object))"),
+    "bool among objects": (lambda: forward(document_network(), np.array([1.5, True], dtype=object)),
+                           "x: expected real numbers, got True at index [1]"),
+    "string among objects": (lambda: forward(document_network(), np.array([1.5, "a"], dtype=object)),
+                             "x: expected real numbers, got 'a' at index [1]"),
+    "0-d object bias": (lambda: Network([np.ones((2, 2))], [np.array("a", dtype=object)]),
+                        "b^(1): expected real numbers, got 'a'"),
+    "NaN weight": (lambda: Network([[[1.0, NAN]]]), "W^(1): expected finite values, got nan at index [0, 1]"),
+    "NaN shared bias": (lambda: Network([np.ones((2, 2))], [NAN]), "b^(1): expected finite values, got nan"),
+    "too large for float32": (lambda: Network([[[1.0, 1e300]]], dtype="float32"),
+                              "W^(1): 1e+300 at index [0, 1] is too large for float32"),
+    "weights not a list": (lambda: Network("abc"), "weights: expected a list (one per layer), got 'abc'"),
+    "biases not a list": (lambda: Network([np.ones((2, 2))], "ab"),
+                          "biases: expected a list (1 entries, one per layer), got 'ab'"),
+    "1-d weight": (lambda: Network([[1.0, 2.0]]), "W^(1): expected a 2-d array (n_1, n_0), got shape (2,)"),
+    "1-d second weight": (lambda: Network([np.ones((2, 2)), [1.0, 2.0]]),
+                          "W^(2): expected a 2-d array (n_2, n_1), got shape (2,)"),
+    "shapes do not chain": (lambda: Network([np.ones((3, 2)), np.ones((1, 4))]),
+                            "W^(2): expected 3 columns to match n_1 = 3 rows of W^(1), got shape (1, 4)"),
+    "lr a string": (lambda: sgd_step(document_network(), _doc_backward(Y), "fast"),
+                    "lr: expected a positive finite number, got 'fast'"),
+    "lr a bool": (lambda: sgd_step(document_network(), _doc_backward(Y), True),
+                  "lr: expected a positive finite number, got True"),
+    "lr too large for a float": (lambda: sgd_step(document_network(), _doc_backward(Y), 10**400),
+                                 "lr: expected a positive finite number, got int 1" + "0" * 49 + "..."),
+    "lr of 60 characters": (lambda: sgd_step(document_network(), _doc_backward(Y), LONG[1:]),
+                            f"lr: expected a positive finite number, got '{LONG[1:]}'"),
+    "lr of 61 characters": (lambda: sgd_step(document_network(), _doc_backward(Y), LONG),
+                            f"lr: expected a positive finite number, got str '{LONG[:49]}..."),
+    "strings": (lambda: forward(document_network(), ["a", "b"]), "x: expected real numbers, got strings (['a', 'b'])"),
+    "momentum": (lambda: SGD(0.1, momentum=-1), "momentum: expected a number >= 0, got -1"),
+    "steps": (lambda: train(document_network(), X, Y, lr=0.5, steps=-1), "steps: expected an integer >= 0, got -1"),
+    "sgd_step update_biases": (lambda: sgd_step(document_network(), _doc_backward(Y), 0.5, update_biases="no"),
+                               "update_biases: expected True or False, got 'no'"),
+    "train update_biases": (lambda: train(document_network(), X, Y, 0.5, 1, update_biases="no"),
+                            "update_biases: expected True or False, got 'no'"),
+    "init": (lambda: Network.random([3, 2], init="xavier"), "init: expected one of uniform, glorot, he, got 'xavier'"),
+    "sizes not a list": (lambda: Network.random("32"), "sizes: expected a list (one per layer), got '32'"),
+    "seed": (lambda: Network.random([3, 2], seed=-1), "seed: expected an integer >= 0, got -1"),
+    "unknown activation": (lambda: Network([np.ones((2, 2))] * 2, None, ["tanh", "swish"]),
+                           "activation of layer 2: unknown activation 'swish'; known: sigmoid, tanh, relu, "
+                           "leaky_relu, identity, softplus, elu, silu, gelu, softmax"),
+    "unknown loss": (lambda: _doc_backward(Y, "hinge"), "loss: unknown loss 'hinge'; known: half_sse, sse, mse, bce, "
+                     "cross_entropy"),
+    "reduction": (lambda: backward(*_doc_cache(), Y, reduction="avg"),
+                  "reduction: expected one of mean, sum, got 'avg'"),
+    "class index": (lambda: _doc_backward(3, "cross_entropy", _softmax_net()),
+                    "y: class index out of range 0..2: got 3"),
+    "bce output above 1": (lambda: _doc_backward([0.0, 1.0], "bce", _identity_net([[1.0, 0.0], [1.0, 1.0]])),
+                           "a^(1): bce needs outputs that are probabilities in [0, 1], got 1.5 at index [1, 0]; end "
+                           "the network in a sigmoid (bce) or softmax (cross_entropy) layer"),
+    "cross_entropy output below 0": (lambda: _doc_backward([0.0, 1.0], "cross_entropy",
+                                                           _identity_net([[1.0, 0.0], [-1.0, 0.0]])),
+                                     "a^(1): cross_entropy needs outputs that are probabilities in [0, 1], got -0.5 "
+                                     "at index [1, 0]; end the network in a sigmoid (bce) or softmax (cross_entropy) "
+                                     "layer"),
+    "cache of a network with other weights": (
+        lambda: backward(Network([[[1.0, 2.0]]], [[0.5]]), forward(Network([[[1.0, 3.0]]], [[0.5]]), X), Y),
+        "cache: computed by forward() for another network (Network(sizes=2-1, activations=sigmoid, bias=per_unit, "
+        "dtype=float64)), not this one (Network(sizes=2-1, activations=sigmoid, bias=per_unit, dtype=float64)); "
+        "run forward(net, x) with the network you pass to backward"),
+    # numpy would warn of the overflow (and of inf - inf) on the way: the checks say it instead
+    # z^(1) = -inf, and silu(-inf) = -inf x sigma(-inf) = -inf x 0: invalid
+    "z overflows": (lambda: forward(Network([[[1e300, 1e300]]], None, "silu"), [-1e300, -1e300]),
+                    "forward: z^(1) overflowed to inf; inputs or weights are too large"),
+    # dL/da^(1) = 1e300 x 1e10 = inf, relu'(z^(1) < 0) = 0: delta^(1) = inf x 0 (and dW^(1) with it)
+    "delta is NaN": (lambda: backward(_relu_identity(), forward(_relu_identity(), [1e-300]), [-1e10]),
+                     "backward: delta^(1) overflowed to inf or NaN; inputs, weights or targets are too large"),
+    "loss overflows": (lambda: _doc_backward([0.0], net=Network([[[1e200, 0.0]]], None, "identity")),
+                       "backward: the loss L overflowed to inf; outputs or targets are too large"),
+    # dW^(1) = 5e149 (1e200 - 1e200): inf - inf
+    "dW is NaN": (lambda: backward(_identity_net([[1e-200]]), forward(_identity_net([[1e-200]]), [[1e200, -1e200]]),
+                                   [[-1e150, -1e150]]),
+                  "backward: dL/dW^(1) overflowed to inf or NaN; inputs, weights or targets are too large"),
+    # dW^(2) = delta^(2) a^(1) = 1e150 x 1e160 and dW^(1) = 1e10 x 1e300: layer L is named first
+    "dW overflows in two layers": (lambda: backward(_two_layers([[1e-140]], [[1e-140]]),
+                                                    forward(_two_layers([[1e-140]], [[1e-140]]), [1e300]), [-1e150]),
+                                   "backward: dL/dW^(2) overflowed to inf or NaN; inputs, weights or targets are too "
+                                   "large"),
+    # delta^(1) = W^(2) = 1e308 for each of 2 examples (reduction sum): only their sum db^(1) overflows
+    "db overflows": (lambda: backward(_two_layers([[1.0]], [[1e308]], [0.0]),
+                                      forward(_two_layers([[1.0]], [[1e308]], [0.0]), [[1e-300, 1e-300]]),
+                                      [[1e8 - 1, 1e8 - 1]], reduction="sum"),
+                     "backward: dL/db^(1) overflowed to inf or NaN; inputs, weights or targets are too large"),
+    # dW^(1) = 1e100 x 1e100, lr 1e200
+    "sgd_step overflows": (lambda: sgd_step(_identity_net([[1.0]]), backward(_identity_net([[1.0]]), forward(
+        _identity_net([[1.0]]), [1e100]), [0.0]), 1e200), "W^(1): expected finite values, got -inf at index [0, 0]"),
+    "dW missing": (lambda: sgd_step(document_network(), replace(_doc_backward(Y), dW=LayerDict({1: np.ones((2, 2))})),
+                                    0.5), "grads.dW[2]: expected shape (1, 2), got nothing"),
+    "dW of another shape": (lambda: sgd_step(document_network(), replace(_doc_backward(Y), dW=LayerDict(
+        {1: np.ones((2, 3)), 2: np.ones((1, 2))})), 0.5), "grads.dW[1]: expected shape (2, 2), got (2, 3)"),
+    "db missing": (lambda: sgd_step(document_network(), replace(_doc_backward(Y), db=LayerDict({2: np.ones(1)})), 0.5),
+                   "grads.db[1]: expected shape (2,), got nothing"),
+    "db of another shape": (lambda: _sgd_with_grads_of("shared", "per_unit"),
+                            "grads.db[1]: expected shape (), got (3,)"),
+    "optimizer": (lambda: train(document_network(), X, Y, None, 1, optimizer="adam"),
+                  "optimizer: expected an optimizer of manual_bp.optimizers (SGD, Adam, AdamW, RMSprop), got str"),
+    "not a cache": (lambda: backward(document_network(), {"z": {}}, Y),
+                    "cache: expected the Cache that forward(net, x) returns, got dict"),
+    "not gradients": (lambda: sgd_step(document_network(), {"dW": {}}, 0.5),
+                      "grads: expected the Gradients that backward() returns, got dict"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXACT))
+def test_the_whole_message(case):
+    call, message = EXACT[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the checks turn what numpy would warn about into the message
+        with pytest.raises(InputError) as info:
+            call()
+    assert str(info.value) == message
+
+
+# --- what the checks let through ---------------------------------------------------------------
+
+
+def test_exact_fractions_in_an_object_array_are_numbers():
+    x = np.array([Fraction(1, 2), Fraction(1, 1)], dtype=object)  # 1/2 and 1 are exact doubles
+    np.testing.assert_array_equal(forward(document_network(), x).z[1], forward(document_network(), X).z[1])
+
+
+def test_complex_lr_is_refused():
+    with pytest.raises(InputError, match=r"^lr: expected a positive finite number, got "):
+        sgd_step(document_network(), _doc_backward(Y), np.complex128(0.5))
+
+
+def test_a_closed_range_includes_its_upper_end():
+    assert SGD(0.1, momentum=0.5, dampening=1.0).dampening == 1.0 and RMSprop(alpha=1.0).alpha == 1.0
+
+
+def test_float_array_copies_by_default_and_choice_returns_the_choice():
+    a = np.ones(2)
+    assert validate.float_array("a", a, np.float64) is not a and validate.float_array("a", a, np.float64, False) is a
+    assert validate.choice("init", "he", ("uniform", "he")) == "he"
+
+
+def test_forward_keeps_x_of_the_networks_dtype_without_a_copy():
+    x = np.array([[0.5], [1.0]])
+    assert forward(document_network(), x).a[0] is x
+
+
+def test_integer_targets_are_numbers_for_every_loss_but_cross_entropy():
+    assert _doc_backward([1]).loss == _doc_backward([1.0]).loss
+
+
+@pytest.mark.parametrize("other", [
+    lambda: Network([[[1.0, 2.0]]], [[0.25]]),  # another bias
+    lambda: Network([[[1.0, 2.0]]], [[0.5]], "tanh"),  # another activation
+])
+def test_a_cache_of_a_network_with_other_parameters_is_refused(other):
+    with pytest.raises(InputError, match=r"^cache: computed by forward\(\) for another network"):
+        backward(Network([[[1.0, 2.0]]], [[0.5]]), forward(other(), X), Y)
+
+
+def test_a_cache_of_an_equal_network_is_accepted():
+    make = lambda: Network([[[1.0, 2.0]]], [[0.5]])  # noqa: E731
+    assert backward(make(), forward(make(), X), Y).loss == backward(make(), forward(make(), X), Y).loss
+
+
+@pytest.mark.parametrize(("out", "y"), [(0.0, 0.0), (1.0, 1.0)])
+def test_bce_accepts_outputs_of_exactly_0_and_1(out, y):
+    # a = y: the loss is 0 (the clamped log is multiplied by 0) and so is the gradient a - y
+    g = _doc_backward([y], "bce", Network([[[0.0, 0.0]]], [[out]], "identity"))
+    assert g.loss == 0.0 and g.dW[1].tolist() == [[0.0, 0.0]]
+
+
+def test_float32_class_indices_are_the_float32_one_hot_bit_for_bit():
+    net = Network.random([2, 3], "softmax", seed=1, dtype="float32")
+    x = np.ones((2, 2), dtype=np.float32)
+    one_hot = np.array([[0, 0], [1, 0], [0, 1]], dtype=np.float32)
+    a, b = backward(net, forward(net, x), np.array([1, 2]), "cross_entropy"), backward(net, forward(net, x), one_hot,
+                                                                                        "cross_entropy")
+    assert a.loss == b.loss and np.array_equal(a.dW[1], b.dW[1])
+
+
+def test_get_activation_names_an_activation_by_default():
+    with pytest.raises(InputError, match=r"^activation: unknown activation 'swish'"):
+        get_activation("swish")
+
+
+def test_a_missing_layer_names_the_span_or_none():
+    with pytest.raises(KeyError, match=r"layers are numbered 1\.\.3"):
+        Network.random([2, 2, 2, 2]).W[4]
+    with pytest.raises(KeyError, match=r"no layer 1 here; layers are numbered none \(1-based"):
+        LayerDict()[1]
