@@ -85,3 +85,35 @@ def test_soft_labels_and_a_batch_at_the_logit_agree_with_the_product_where_nothi
 
 def test_quantities_hold_the_targets_only_inside_backward_pass():
     assert Quantities().y is None  # a recomputation from printed values takes L from its printed a
+
+
+def test_each_example_is_shifted_by_its_own_largest_logit():
+    # Column 2's logits sit 2000 below column 1's: shifted by the batch's largest logit, its
+    # exponentials would all underflow to 0 and its loss and delta would be NaN.
+    net = Network([[[1.0], [-1.0]]], None, "softmax")
+    X = np.array([[1000.0, -1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = backward(net, forward(net, X), np.array([1, 1]), "cross_entropy", "sum")
+    # Column 1: z = (1000, -1000), class 1: -log a_1 = 2000. Column 2: z = (-1000, 1000): 0.
+    assert g.loss == 2000.0
+    assert g.delta[1].tolist() == [[1.0, 0.0], [-1.0, 0.0]]
+
+
+def test_targets_that_do_not_sum_to_one_scale_the_softmax_term():
+    # delta = J^T (-y / a) = (sum_i y_i) a - y: with y = (0.3, 0, 0.2), (0.5 a - y), not a / 0.5 - y.
+    net = Network([[[0.2], [-0.1], [0.4]]], None, "softmax")
+    y = np.array([0.3, 0.0, 0.2])
+    g = backward(net, forward(net, [1.0]), y, "cross_entropy")
+    a = np.exp([0.2, -0.1, 0.4]) / np.exp([0.2, -0.1, 0.4]).sum()
+    np.testing.assert_allclose(g.delta[1], 0.5 * a - y, rtol=0, atol=4e-16)  # values of order 1: a few ulps
+
+
+def test_closed_forms_is_a_switch_of_the_algorithm():
+    net, X, Y = Network([[[1.0]]], None, "sigmoid"), np.array([[40.0]]), np.array([[1.0]])
+    for closed, expected in ((True, -np.exp(-40.0)), (False, 0.0)):  # the true value; the product's 0
+        alg = Backprop(closed_forms=closed)
+        q = alg.forward_pass(net, X)
+        with np.errstate(all="ignore"):
+            alg.backward_pass(net, q, Y, "bce", "mean")
+        assert q.delta[1][0, 0] == pytest.approx(expected, rel=1e-15, abs=0.0)

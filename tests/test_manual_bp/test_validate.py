@@ -158,18 +158,24 @@ BAD_INPUTS = {
     "10**400 as lr": (lambda: sgd_step(document_network(), backward(*_doc_cache(), Y), 10**400), r"^lr: "),
     "no gradients": (lambda: sgd_step(document_network(), None, 0.5), r"^grads: expected the Gradients"),
     # Found by the fuzz harness (tests/test_fuzz)
-    "no network to forward": (lambda: forward(None, [0.5]), r"^net: expected a manual_bp Network, got None"),
-    "an array as the network": (lambda: backward(np.zeros(0), forward(document_network(), X), Y), r"^net: "),
-    "a string as the network": (lambda: sgd_step("net", backward(*_doc_cache(), Y), 0.1), r"^net: "),
+    "no network to forward": (lambda: forward(None, [0.5]), r"^net: expected a manual_bp Network, got None$"),
+    "an array as the network": (lambda: backward(np.zeros(0), forward(document_network(), X), Y),
+                                r"^net: expected a manual_bp Network, got array\(\[\], dtype=float64\)$"),
+    "a string as the network": (lambda: sgd_step("net", backward(*_doc_cache(), Y), 0.1), r"^net: .*got 'net'$"),
     "0-d weights": (lambda: Network(np.array(1.0)), r"^weights: expected a list"),
     "copy not a bool": (lambda: Network([[[0.4]]], copy=np.ones(2)), r"^copy: expected True or False"),
     "a timedelta as steps": (lambda: train(document_network(), X, Y, 0.1, np.timedelta64(2, "s")), r"^steps: "),
-    "a timedelta as a size": (lambda: Network.random([np.timedelta64(2, "s"), 1]), r"^sizes\[0\]: "),
+    "a timedelta as a size": (lambda: Network.random([np.timedelta64(2, "s"), 1]),
+                              r"^sizes\[0\]: expected a positive integer, got np.timedelta64\(2,'s'\)$"),
     "an lr beyond float32": (lambda: sgd_step(Network([[[0.4]]], dtype="float32"),
                                               backward(Network([[[0.4]]], dtype="float32"),
                                                        forward(Network([[[0.4]]], dtype="float32"), [0.5]), [1.0]),
                                               1e308), r"^lr: 1e\+308 is too large for float32"),
-    "sizes too large to draw": (lambda: Network.random([10**400, 1]), r"^sizes: a layer of .* weights is more"),
+    "sizes too large to draw": (lambda: Network.random([10**12, 1]), r"^sizes: a layer of 1,000,000,000,000 weights "
+                                r"is more than this package draws \(1,000,000,000, 8 GB in float64\); got sizes "
+                                r"\[1000000000000, 1\]$"),
+    "a negative lr, quoted": (lambda: sgd_step(document_network(), backward(*_doc_cache(), Y), -0.5),
+                              r"^lr: expected a positive finite number, got -0\.5$"),
     "an array as the dtype, on one line": (lambda: Network([[[0.4]]], dtype=np.ones((2, 2))),
                                            r"^dtype: expected float64 or float32, got array\(\[\[1\., 1\.\], \[1"),
 }
@@ -431,3 +437,19 @@ def test_a_missing_layer_names_the_span_or_none():
         Network.random([2, 2, 2, 2]).W[4]
     with pytest.raises(KeyError, match=r"no layer 1 here; layers are numbered none \(1-based"):
         LayerDict()[1]
+
+
+def test_the_largest_float32_is_still_a_learning_rate(monkeypatch):
+    net = Network([[[0.0]]], None, "identity", dtype="float32")  # dL/dW = 0: the step moves nothing
+    grads = backward(net, forward(net, [0.0]), [0.0])
+    top = float(np.finfo(np.float32).max)
+    assert sgd_step(net, grads, top).W[1].tolist() == [[0.0]]
+    with pytest.raises(InputError, match=r"^lr: .* is too large for float32"):
+        sgd_step(net, grads, top * 1.0000001)
+
+
+def test_network_random_draws_up_to_its_bound(monkeypatch):
+    monkeypatch.setattr("manual_bp.network.MAX_LAYER_ELEMENTS", 6)
+    assert Network.random([2, 3]).sizes == (2, 3)  # exactly the bound: drawn
+    with pytest.raises(InputError, match=r"^sizes: a layer of 8 weights"):
+        Network.random([2, 4])
