@@ -88,16 +88,18 @@ def test_quantities_hold_the_targets_only_inside_backward_pass():
 
 
 def test_each_example_is_shifted_by_its_own_largest_logit():
-    # Column 2's logits sit 2000 below column 1's: shifted by the batch's largest logit, its
-    # exponentials would all underflow to 0 and its loss and delta would be NaN.
-    net = Network([[[1.0], [-1.0]]], None, "softmax")
+    # Column 2's logits, (-1000, -500), sit 1500 below column 1's largest: shifted by the batch's
+    # largest logit, its exponentials would all underflow to 0 and its loss and delta be NaN.
+    net = Network([[[1.0], [0.5]]], None, "softmax")
     X = np.array([[1000.0, -1000.0]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         g = backward(net, forward(net, X), np.array([1, 1]), "cross_entropy", "sum")
-    # Column 1: z = (1000, -1000), class 1: -log a_1 = 2000. Column 2: z = (-1000, 1000): 0.
-    assert g.loss == 2000.0
-    assert g.delta[1].tolist() == [[1.0, 0.0], [-1.0, 0.0]]
+    # Class 1 in both: column 1 z = (1000, 500), -log a_1 = 500 + log(1 + e^-500) = 500; column 2
+    # z = (-1000, -500), -log a_1 = log(1 + e^-500) = 0 in float64. delta = a - y, a = (1, e^-500)
+    # and (e^-500, 1): e^-500 = 7e-218 is below anything 1e-200 can see.
+    assert g.loss == 500.0
+    np.testing.assert_allclose(g.delta[1], [[1.0, 0.0], [-1.0, 0.0]], rtol=0, atol=1e-200)
 
 
 def test_targets_that_do_not_sum_to_one_scale_the_softmax_term():
