@@ -47,20 +47,19 @@ SUBPARSERS: dict[str, argparse.ArgumentParser] = next(
     a for a in PARSER._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
-@st.composite
-def _paths(draw: st.DrawFn, root: Path, kind: str) -> str:
+def _paths(root: Path, kind: str) -> st.SearchStrategy[str]:
     """A path of the workspace (see _workspace): for inputs, for output folders, for output files."""
     common = ["/dev/null", str(root / "missing" / "deeper"), str(root / "a-file.txt"), str(root / "a-file.txt" / "x"),
               str(root), str(root / "out"), ".", ""]
     if kind == "file":
-        return draw(st.sampled_from([str(root / "seed.toml"), str(root / "tiny.toml"), str(root / "tiny.toml"),
-                                     str(root / "binary.toml"), str(root / "empty.toml"), str(root / "nope.toml"),
-                                     "seed.toml", *common]))
+        return st.sampled_from([str(root / "seed.toml"), str(root / "tiny.toml"), str(root / "tiny.toml"),
+                                str(root / "binary.toml"), str(root / "empty.toml"), str(root / "nope.toml"),
+                                "seed.toml", *common])
     if kind == "dir":
-        return draw(st.sampled_from([str(root / "out"), str(root / "out"), str(root / "new-out"),
-                                     str(root / "out" / "sub"), *common]))
-    return draw(st.sampled_from([str(root / "out" / "result.json"), str(root / "out" / "result.md"),
-                                 str(root / "out" / "sentinel.txt"), str(root / "new" / "x.json"), *common]))
+        return st.sampled_from([str(root / "out"), str(root / "out"), str(root / "new-out"),
+                                str(root / "out" / "sub"), *common])
+    return st.sampled_from([str(root / "out" / "result.json"), str(root / "out" / "result.md"),
+                            str(root / "out" / "sentinel.txt"), str(root / "new" / "x.json"), *common])
 
 
 BAD_TARGETS = ("nonexistent_module_xyz:f", "math:pi", "math:", ":f", "", "::", "os.path:nope", "a-file.txt:f",
@@ -69,8 +68,19 @@ BAD_TARGETS = ("nonexistent_module_xyz:f", "math:pi", "math:", ":f", "", "::", "
 GOOD_TARGETS = ("grade_target.py:backprop", "sys:exit", "json:loads")  # grade runs these: ~0.1-0.5 s each
 
 
+_STRATEGIES: dict[tuple[int, Path, bool], st.SearchStrategy[list[str]]] = {}
+_PATHS: dict[Path, st.SearchStrategy[str]] = {}
+
+
 def _option_values(action: argparse.Action, root: Path, slow: bool) -> st.SearchStrategy[list[str]]:
-    """The argument strings for one option (empty for a flag), good or bad."""
+    """The argument strings for one option (empty for a flag), good or bad; built once per option."""
+    key = (id(action), root, slow)
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = _build_option_values(action, root, slow)
+    return _STRATEGIES[key]
+
+
+def _build_option_values(action: argparse.Action, root: Path, slow: bool) -> st.SearchStrategy[list[str]]:
     if action.nargs == 0:
         return st.just([])
     kind = getattr(action.type, "__name__", "")
@@ -123,7 +133,7 @@ def argument_lists(draw: st.DrawFn, root: Path, commands: tuple[str, ...], slow:
                 if draw(st.integers(0, 9)) > 0:
                     argv.append([draw(st.sampled_from(targets))])
             elif draw(st.booleans()):
-                argv.append([draw(_paths(root, "file"))])
+                argv.append([draw(_PATHS.setdefault(root, _paths(root, "file")))])
             continue
         if action.dest in TINY.get(command, {}):
             continue  # always given (below), kept tiny
