@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,13 +19,14 @@ QUICK_CLAIMS = 3  # default tier: at most this many claimed quantities a file (c
 SLOW_CHECK_FILES = 5000  # slow tier, any number of claims
 SLOW_CHECK_VALID_FILES = 1000
 
+VERDICTS = re.compile(r"(?P<correct>\d+) correct, (?P<carried>\d+) rounding carried, (?P<wrong>\d+) wrong")
 SENTINEL = b"a file that was here before the run\n"
 QUICK = settings(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 SLOW = settings(deadline=None, suppress_health_check=list(HealthCheck))
 
 
-def check_file(example: Example, options: str, where: Path, limit: float = HANG_LIMIT_S) -> int:
-    """Write the file, run check on it, assert the outcome is clean; returns the exit code."""
+def check_file(example: Example, options: str, where: Path, limit: float = HANG_LIMIT_S) -> tuple[int, str]:
+    """Write the file, run check on it, assert the outcome is clean; returns the exit code and stdout."""
     path = where / "fuzzed.toml"
     path.write_bytes(example.data)
     out = where / "out"
@@ -48,7 +50,7 @@ def check_file(example: Example, options: str, where: Path, limit: float = HANG_
             assert {"check_fuzzed.csv", "check_fuzzed.md"} <= set(after), context
         if "j" in options:
             assert "check.json" in after, context
-    return run.code
+    return run.code, run.out
 
 
 def _run_files(name: str, strategy: st.SearchStrategy[Example], count: int, config: settings, limit: float,
@@ -59,11 +61,15 @@ def _run_files(name: str, strategy: st.SearchStrategy[Example], count: int, conf
         @given(example=strategy, options=st.sampled_from(("", "", "o", "j", "oj")))
         def run(example: Example, options: str) -> None:
             RUN[name] += 1
-            code = check_file(example, options, where, limit)
+            code, out = check_file(example, options, where, limit)
             if expect and example.plain:
                 assert code == 0, f"exact claims judged wrong:\n{example.data.decode()}"
             if expect and example.wrong:
-                assert code == 1, f"a claim 0.5 + 10 % off not judged wrong:\n{example.data.decode()}"
+                # wrong (exit 1), or, where the printed values before it are ill-conditioned (few digits, a
+                # saturated sigmoid under bce), "rounding carried" by check's rule; never all correct.
+                counts = VERDICTS.search(out)
+                carried = int(counts["carried"]) if counts else 0
+                assert code == 1 or carried >= 1, f"a claim 0.5 + 10 % off judged correct:\n{example.data.decode()}"
             for p in where.iterdir():
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
 
