@@ -100,6 +100,7 @@ class Optimizer:
     def step(self, net: Network, grads: Gradients, update_biases: bool = True) -> Network:
         """One step: every W^(l) (and b^(l), unless update_biases=False) by :meth:`rule`; returns
         a new Network and moves ``self.state`` on. ``net`` and ``grads`` are not modified."""
+        validate.network(net)
         update_biases = validate.flag("update_biases", update_biases)
         check_gradients(net, grads, update_biases)
         old = self._checked_buffers(net)
@@ -117,6 +118,12 @@ class Optimizer:
                 for n in new:
                     new[n].b[l] = bufs[n]
         out = net.replace(W, b, copy=False)  # raises, naming the parameter, before the state moves on
+        for name, buf in new.items():  # a buffer that overflowed is refused now, not at the next step
+            for kind, layers in (("W", buf.W), ("b", buf.b)):
+                for l, v in layers.items():
+                    if v is not None and not validate.all_finite(v):
+                        raise InputError(f"step: the buffer {name!r} of {kind}^({l}) overflowed to inf or NaN; "
+                                         f"the gradients or {self!r}'s settings are too large")
         for array in (v for buf in new.values() for v in (*buf.W.values(), *buf.b.values()) if v is not None):
             array.setflags(write=False)
         self.state = OptimizerState(t, new)

@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def sub_names(parser: argparse.ArgumentParser) -> list[str]:
+    """The subcommands' names, in the order --help lists them."""
+    return [name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name in action.choices]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 pass, 1 discrepancy, 2 bad input)."""
     parser = build_parser()
@@ -53,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: error: unrecognized arguments: {' '.join(unknown)} (see {prog} --help)", file=sys.stderr)
         return 2
     if getattr(args, "run", None) is None:
-        parser.print_help(sys.stderr)
+        names = ", ".join(sub_names(parser))
+        print(f"manual-bp: error: a COMMAND is required, one of {names} (see manual-bp --help)", file=sys.stderr)
         return 2
     try:
         return int(args.run(args))

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fuzzing import HANG_LIMIT_S, RUN, assert_counted, skip_known, strict, time_limit
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import manual_bp
@@ -332,10 +332,6 @@ def _leaves(value: Any) -> list[Any]:
 
 def _check_error(call: Call, exc: InputError) -> None:
     message = str(exc)
-    # FINDING 13: a message quotes repr(value), which for an array or a tensor has several lines.
-    assume(not ("\n" in message and any("\n" in repr(v) for v in _leaves(call.kwargs))))
-    # FINDING 20: a step that overflows an optimizer's buffer to inf succeeds; the next step names the state.
-    assume("state" in call.hostile or not message.startswith("state["))
     match = ERROR_NAME.match(message)
     assert match, f"{call.name}: the InputError is not one line 'name: what': {message!r}"
     names = COMPUTED + tuple(n for key in call.hostile for n in ARG_NAMES.get(key, (key,)))
@@ -399,8 +395,6 @@ def _check_result(call: Call, result: Any) -> None:
 
 
 def _call(call: Call, limit: float) -> None:
-    # FINDING 11: forward, backward, sgd_step and Optimizer.step do not check that net is a Network.
-    assume(isinstance(call.kwargs.get("net", call.scene.net), Network))
     try:
         with strict(), time_limit(limit):
             result = call.fn(**call.kwargs)

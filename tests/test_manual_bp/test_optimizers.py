@@ -367,3 +367,14 @@ def test_a_step_that_overflows_is_refused_without_numpy_warnings(opt, g):
         warnings.simplefilter("error")
         with pytest.raises(InputError, match=r"^W\^\(1\): expected finite values, got "):
             _step(opt(), _one(), g)
+
+
+def test_a_buffer_that_overflows_is_refused_at_its_own_step_and_the_state_stays():
+    # weight decay 1e308 makes g = dL/dW + 1e308 W, and g^2 in exp_avg_sq overflows to inf: found by the
+    # fuzz harness, where the step used to succeed and the next one blamed the state.
+    net = Network([[[0.4]]], [[0.1]])
+    grads = backward(net, forward(net, [0.5]), [1.0])
+    opt = Adam(lr=0.01, weight_decay=1e308)
+    with pytest.raises(InputError, match=r"^step: the buffer 'exp_avg_sq' of W\^\(1\) overflowed"):
+        opt.step(net, grads)
+    assert opt.state.step == 0 and not opt.state.buffers

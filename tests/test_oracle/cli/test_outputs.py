@@ -182,3 +182,10 @@ def test_an_internal_error_is_one_line_with_its_own_exit_code(monkeypatch, capsy
     monkeypatch.setenv("MANUAL_BP_TRACEBACK", "1")
     with pytest.raises(ZeroDivisionError):
         main(["check", "--list-examples"])
+
+
+def test_no_command_is_one_line_naming_the_commands(capsys):
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err == ("manual-bp: error: a COMMAND is required, one of report, example, sweep, mutants, grade, check, "
+                   "solve (see manual-bp --help)\n")
