@@ -27,7 +27,9 @@ from oracle.cli.args import count_at_least, name_list, out_file, write_output
 def _import_file(path: Path) -> ModuleType:
     from oracle.grading.runner import exception_line  # torch loads only once a command runs, not for --help
 
-    require(path.is_file(), f"{path}: no such file")
+    require(path.exists(), f"{path}: no such file")
+    what = "a directory" if path.is_dir() else "a device or pipe"
+    require(path.is_file(), f"{path}: expected a Python file, got {what}")
     name = f"_manual_bp_graded_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     require(spec is not None and spec.loader is not None, f"{path}: cannot be imported as a Python module")
