@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manual_bp.errors import InputError
+from manual_bp.errors import InputError, describe
 
 LEAKY_SLOPE = 0.01  # torch.nn.functional.leaky_relu's default negative_slope
 ELU_ALPHA = 1.0  # torch.nn.functional.elu's default alpha
@@ -196,7 +196,7 @@ ACTIVATIONS: dict[str, Activation] = {
 def get_activation(name: str, what: str = "activation") -> Activation:
     """Look an activation up by name; an unknown name raises InputError listing the known ones."""
     if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise InputError(f"{what}: unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
+        raise InputError(f"{what}: unknown activation {describe(name)}; known: {', '.join(ACTIVATIONS)}")
     return ACTIVATIONS[name]
 
 

@@ -141,7 +141,8 @@ def _sum_slips(ex: WorkedExample, key: str, index: tuple[int, ...], r: float, fe
     if terms is None:
         return []
     terms = np.asarray(terms, dtype=np.float64)
-    flipped, dropped = r - 2 * terms, r - terms
+    with np.errstate(over="ignore", invalid="ignore"):  # terms near 1e308: an inf slip matches no claim
+        flipped, dropped = r - 2 * terms, r - terms
     out = []
     for (j,) in sorted(set(_kept(flipped, near)) | set(_kept(dropped, near))):
         out.append(Candidate("term_sign_flipped", f"term {j + 1} of the sum with its sign flipped", float(flipped[j])))
