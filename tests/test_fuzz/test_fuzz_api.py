@@ -14,6 +14,7 @@ import pytest
 from fuzzing import HANG_LIMIT_S, RUN, assert_counted, skip_known, strict, time_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import agree
 
 import manual_bp
 from manual_bp import (
@@ -31,6 +32,7 @@ from manual_bp import (
     sgd_step,
     train,
 )
+from oracle.cases import Case
 
 API_CALLS = 1500  # default tier: calls of Network, Network.random, forward, backward, sgd_step, train, .step
 API_GRADIENT_CHECKS = 100  # default tier: good tiny networks whose backward is checked by finite differences
@@ -406,77 +408,48 @@ def _call(call: Call, limit: float) -> None:
     _check_result(call, result)
 
 
-def _run_calls(name: str, count: int, config: settings) -> None:
-    @settings(config, max_examples=count)
-    @given(call=calls())
-    def run(call: Call) -> None:
-        RUN[name] += 1
-        _call(call, HANG_LIMIT_S)
-
-    run()
-
-
 def test_api_fuzzed_calls() -> None:
-    _run_calls("api", API_CALLS, QUICK)
+    _run("api", API_CALLS, QUICK, calls(), lambda call: _call(call, HANG_LIMIT_S))
     assert_counted("api", API_CALLS)
 
 
 @pytest.mark.slow
 def test_api_fuzzed_calls_slow() -> None:
-    _run_calls("api slow", SLOW_API_CALLS, SLOW)
+    _run("api slow", SLOW_API_CALLS, SLOW, calls(), lambda call: _call(call, HANG_LIMIT_S))
     assert_counted("api slow", SLOW_API_CALLS)
 
 
 # --- backward against central differences, on good tiny float64 networks of smooth activations ---
 
 
-def _loss(net: Network, x: np.ndarray, y: Any, loss: str, reduction: str) -> float:
-    return backward(net, forward(net, x), y, loss, reduction).loss
-
-
 def _gradient_check(scene: Scene) -> None:
+    """The project's own finite-difference comparison (tests/support.agree), not a second one."""
     net = Network(scene.weights, scene.biases, scene.acts, np.float64)
     with strict(), time_limit(HANG_LIMIT_S):
         try:
-            grads = backward(net, forward(net, scene.x), scene.y, scene.loss, scene.reduction)
+            agree(Case("fuzzed", net, np.asarray(scene.x), scene.y, scene.loss, scene.reduction), "finite differences")
         except InputError as exc:
             raise AssertionError(f"a good network refused: {exc}") from None
-        h = 1e-6
-        for l in range(1, net.L + 1):
-            for kind, params, grad in (("W", net.W, grads.dW), ("b", net.b, grads.db)):
-                if params[l] is None:
-                    continue
-                for index in np.ndindex(params[l].shape):
-                    values = {k: {j: (None if v is None else v.copy()) for j, v in d.items()}
-                              for k, d in (("W", net.W), ("b", net.b))}
-                    base = values[kind][l][index]
-                    losses = []
-                    for step in (h, -h):
-                        values[kind][l][index] = base + step
-                        losses.append(_loss(net.replace(values["W"], values["b"]), scene.x, scene.y, scene.loss,
-                                            scene.reduction))
-                    fd = (losses[0] - losses[1]) / (2 * h)
-                    exact = grad[l][index]
-                    assert abs(fd - exact) <= 1e-5 * (1 + abs(exact)), \
-                        f"dL/d{kind}^({l}){list(index)}: backward {exact!r}, central differences {fd!r}"
 
 
-def _run_gradients(name: str, count: int, config: settings) -> None:
+def _run(name: str, count: int, config: settings, strategy: Any, check: Callable[[Any], None]) -> None:
+    """``count`` inputs drawn from ``strategy``, each counted and given to ``check``."""
+
     @settings(config, max_examples=count)
-    @given(scene=scenes(smooth=True))
-    def run(scene: Scene) -> None:
+    @given(value=strategy)
+    def run(value: Any) -> None:
         RUN[name] += 1
-        _gradient_check(scene)
+        check(value)
 
     run()
 
 
 def test_backward_agrees_with_central_differences() -> None:
-    _run_gradients("gradients", API_GRADIENT_CHECKS, QUICK)
+    _run("gradients", API_GRADIENT_CHECKS, QUICK, scenes(smooth=True), _gradient_check)
     assert_counted("gradients", API_GRADIENT_CHECKS)
 
 
 @pytest.mark.slow
 def test_backward_agrees_with_central_differences_slow() -> None:
-    _run_gradients("gradients slow", SLOW_API_GRADIENT_CHECKS, SLOW)
+    _run("gradients slow", SLOW_API_GRADIENT_CHECKS, SLOW, scenes(smooth=True), _gradient_check)
     assert_counted("gradients slow", SLOW_API_GRADIENT_CHECKS)
