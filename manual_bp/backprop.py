@@ -18,14 +18,13 @@ Layer numbers are the document's, 1-based: ``cache.z[1]`` is z^(1), ``cache.a[0]
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from manual_bp import validate
 from manual_bp.activations import ACTIVATIONS, apply_sigma_prime
 from manual_bp.errors import InputError, LayerDict
-from manual_bp.losses import at_logit, check_reduction, get_loss
+from manual_bp.losses import AtLogit, at_logit, check_reduction, get_loss
 from manual_bp.network import Network
 
 
@@ -107,11 +106,11 @@ class Backprop:
         values, grad = get_loss(loss).per_example(aL, Y)
         closed = self.closed_form(net, q)
         if closed is not None:
-            values = closed(q.z[net.L], Y)[0]  # the same loss, without the log of a rounded a^(L)
+            values = closed.loss(q.z[net.L], Y)  # the same loss, without the log of a rounded a^(L)
         grad *= aL.dtype.type(self.batch_scale(reduction, aL.shape[1]))  # a new array, made for this call
         return float(values.sum() * batch_factor(reduction, aL.shape[1])), grad
 
-    def closed_form(self, net: Network, q: Quantities) -> Any:
+    def closed_form(self, net: Network, q: Quantities) -> AtLogit | None:
         """The output layer's loss and delta at the logit, when closed_forms is on, backward_pass
         has put the targets in q (a recomputation from printed values does not: a hand
         calculation takes L from its printed a^(L)) and the output activation and loss cancel
@@ -130,7 +129,7 @@ class Backprop:
         closed = self.closed_form(net, q)
         if closed is None:
             return apply_sigma_prime(q.dL_da[L], q.sigma_prime[L])
-        delta = closed(q.z[L], q.y)[1]
+        delta = closed.delta(q.z[L], q.a[L], q.y)
         delta *= delta.dtype.type(self.batch_scale(q.reduction, delta.shape[1]))
         return delta
 

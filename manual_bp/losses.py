@@ -113,35 +113,49 @@ LOSSES: dict[str, Loss] = {
 # log(a) is -inf, and a - y from a rounded a loses every digit (1 - a is 0 or one ulp).
 
 
-def _sigmoid_bce_at_logit(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sigmoid_bce_loss(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """l_k = (1/n) sum_i [(1 - y_i) softplus(z_i) + y_i softplus(-z_i)] (= bce(sigmoid(z), y), as
-    -log sigma(z) = softplus(-z)); dl/dz = (sigma(z) - y) / n, as (1 - y) sigma(z) - y sigma(-z):
-    every term computed directly, none from 1 - a or by cancelling softplus(z) - z."""
-    n = z.shape[0]
-    value = ((1.0 - y) * np.logaddexp(0.0, z) + y * np.logaddexp(0.0, -z)).sum(axis=0) / n
-    delta = ((1.0 - y) * sigmoid(z) - y * sigmoid(-z)) / n
-    return value, delta.astype(z.dtype)
+    -log sigma(z) = softplus(-z)): no log of a rounded a, no cancelling softplus(z) - z."""
+    return ((1.0 - y) * np.logaddexp(0.0, z) + y * np.logaddexp(0.0, -z)).sum(axis=0) / z.shape[0]
 
 
-def _softmax_cross_entropy_at_logit(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """l_k = sum_i y_i (logsumexp(z) - z_i) (= cross_entropy(softmax(z), y)); dl/dz = (sum_i y_i) a - y,
-    with log a_i = z_i - logsumexp(z) finite for every finite logit."""
+def _sigmoid_bce_delta(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dl/dz = (a - y) / n, as (1 - y) sigma(z) - y sigma(-z): a = sigma(z) as the forward pass
+    computed it, sigma(-z) = 1 - a computed directly rather than from a."""
+    return (((1.0 - y) * a - y * sigmoid(-z)) / z.shape[0]).astype(z.dtype)
+
+
+def _softmax_cross_entropy_loss(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """l_k = sum_i y_i (logsumexp(z) - z_i) (= cross_entropy(softmax(z), y)), with log a_i =
+    z_i - logsumexp(z) finite for every finite logit (each column shifted by its own largest)."""
     shift = z - z.max(axis=0, keepdims=True)
     log_a = shift - np.log(np.exp(shift).sum(axis=0, keepdims=True))
-    value = -np.where(y != 0, y * log_a, 0.0).sum(axis=0)
-    delta = np.exp(log_a) * y.sum(axis=0, keepdims=True) - y
-    return value, delta.astype(z.dtype)
+    return -np.where(y != 0, y * log_a, 0.0).sum(axis=0)
 
 
-AT_LOGIT: dict[tuple[str, str], Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
-    ("sigmoid", "bce"): _sigmoid_bce_at_logit,
-    ("softmax", "cross_entropy"): _softmax_cross_entropy_at_logit,
+def _softmax_cross_entropy_delta(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dl/dz = (sum_i y_i) a - y, from the forward pass's a: an a that underflowed to 0 is right here."""
+    return (a * y.sum(axis=0, keepdims=True) - y).astype(z.dtype)
+
+
+@dataclass(frozen=True)
+class AtLogit:
+    """A loss after its output activation, written at the logit: ``loss(z, y)`` gives l_k for each
+    example (the loss step), ``delta(z, a, y)`` dl_k/dz^(L) (Eq. 1), each computing only its own."""
+
+    loss: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    delta: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+AT_LOGIT: dict[tuple[str, str], AtLogit] = {
+    ("sigmoid", "bce"): AtLogit(_sigmoid_bce_loss, _sigmoid_bce_delta),
+    ("softmax", "cross_entropy"): AtLogit(_softmax_cross_entropy_loss, _softmax_cross_entropy_delta),
 }
 
 
-def at_logit(activation: str, loss: str) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
-    """(l_k for each example, dl_k/dz^(L)) from the logit z^(L) for an output activation and loss
-    whose Eq. 1 cancels on paper (sigmoid with bce, softmax with cross_entropy), else None."""
+def at_logit(activation: str, loss: str) -> AtLogit | None:
+    """The loss and delta at the logit for an output activation and loss whose Eq. 1 cancels on
+    paper (sigmoid with bce, softmax with cross_entropy), else None."""
     return AT_LOGIT.get((activation, loss))
 
 
