@@ -378,3 +378,10 @@ def test_a_buffer_that_overflows_is_refused_at_its_own_step_and_the_state_stays(
     with pytest.raises(InputError, match=r"^step: the buffer 'exp_avg_sq' of W\^\(1\) overflowed"):
         opt.step(net, grads)
     assert opt.state.step == 0 and not opt.state.buffers
+
+
+def test_the_overflowing_buffer_of_a_bias_is_named_as_the_bias():
+    net = Network([[[0.0]]], [[0.1]])  # weight decay of a zero weight is 0: only b's buffer overflows
+    opt = Adam(lr=0.01, weight_decay=1e308)
+    with pytest.raises(InputError, match=r"^step: the buffer 'exp_avg_sq' of b\^\(1\) overflowed"):
+        opt.step(net, backward(net, forward(net, [0.5]), [1.0]))
