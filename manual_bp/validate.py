@@ -39,11 +39,10 @@ def dtype(value: object) -> type[np.floating]:
     except (TypeError, ValueError):
         dt = None
     if dt not in (np.float64, np.float32):
-        raise InputError(f"dtype: expected float64 or float32, got {_describe(value)}")
+        raise InputError(f"dtype: expected float64 or float32, got {describe(value)}")
     return dt
 
 
-_describe = describe
 
 
 def real_array(name: str, value: object) -> np.ndarray:
@@ -53,7 +52,7 @@ def real_array(name: str, value: object) -> np.ndarray:
         raise InputError(f"{name}: expected a plain array of numbers, got a masked array "
                          "(fill the masked entries first, e.g. with .filled())")
     if isinstance(value, str | bytes):
-        raise InputError(f"{name}: expected an array of numbers, got the string {_describe(value)}")
+        raise InputError(f"{name}: expected an array of numbers, got the string {describe(value)}")
     try:
         raw = np.asarray(value)
     except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
@@ -65,7 +64,7 @@ def real_array(name: str, value: object) -> np.ndarray:
     if kind == "O":
         return _object_numbers(name, raw, value)
     raise InputError(f"{name}: expected real numbers, got {_KIND_NAMES.get(kind, raw.dtype.name)} "
-                     f"({_describe(value)})")
+                     f"({describe(value)})")
 
 
 def _object_numbers(name: str, raw: np.ndarray, value: object) -> np.ndarray:
@@ -77,14 +76,14 @@ def _object_numbers(name: str, raw: np.ndarray, value: object) -> np.ndarray:
         if isinstance(item, bool | np.bool_) or not isinstance(item, numbers.Real | np.number):
             if isinstance(item, list | tuple | np.ndarray):
                 raise InputError(f"{name}: expected a rectangular array of numbers, got nested lists of "
-                                 f"different lengths ({_describe(value)})")
-            raise InputError(f"{name}: expected real numbers, got {_describe(item)}{where}")
+                                 f"different lengths ({describe(value)})")
+            raise InputError(f"{name}: expected real numbers, got {describe(item)}{where}")
         try:
             number = float(item)
         except (OverflowError, TypeError, ValueError):
             number = math.inf
         if not math.isfinite(number):
-            raise InputError(f"{name}: expected finite numbers, got {_describe(item)}{where} (too large for a float)")
+            raise InputError(f"{name}: expected finite numbers, got {describe(item)}{where} (too large for a float)")
     return raw.astype(np.float64)
 
 
@@ -129,12 +128,12 @@ def real_number(name: str, value: object, expected: str) -> float:
     """A finite real number (not a bool, not a string); ``expected`` says what it should be."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real | np.number) \
             or isinstance(value, np.complexfloating):
-        raise InputError(f"{name}: expected {expected}, got {_describe(value)}")
+        raise InputError(f"{name}: expected {expected}, got {describe(value)}")
     try:
         number = float(value)
     except (OverflowError, TypeError, ValueError):
         number = math.inf
-    require(math.isfinite(number), f"{name}: expected {expected}, got {_describe(value)}")
+    require(math.isfinite(number), f"{name}: expected {expected}, got {describe(value)}")
     return number
 
 
@@ -142,7 +141,7 @@ def learning_rate(lr: object, dt: type[np.floating] | None = None) -> float:
     """lr as a float; anything but a positive finite number (one that ``dt`` can hold, when given)
     raises InputError."""
     value = real_number("lr", lr, "a positive finite number")
-    require(value > 0, f"lr: expected a positive finite number, got {_describe(lr)}")
+    require(value > 0, f"lr: expected a positive finite number, got {describe(lr)}")
     if dt is not None:
         top = float(np.finfo(dt).max)
         require(value <= top, f"lr: {value:g} is too large for {np.dtype(dt).name} (at most {top:.4g})")
@@ -156,14 +155,14 @@ def in_range(name: str, value: object, low: float, high: float, high_open: bool 
     expected = f"a number >= {low:g}" if math.isinf(high) else f"a number with {low:g} <= {name} {upper} {high:g}"
     number = real_number(name, value, expected)
     inside = low <= number and (number < high if high_open else number <= high)
-    require(inside, f"{name}: expected {expected}, got {_describe(value)}")
+    require(inside, f"{name}: expected {expected}, got {describe(value)}")
     return number
 
 
 def count(name: str, value: object, minimum: int = 0) -> int:
     """A whole number >= minimum (a Python or numpy integer, not a bool)."""
     ok = is_integer(value) and value >= minimum  # type: ignore[operator]
-    require(ok, f"{name}: expected an integer >= {minimum}, got {_describe(value)}")
+    require(ok, f"{name}: expected an integer >= {minimum}, got {describe(value)}")
     return int(value)  # type: ignore[arg-type]
 
 
@@ -174,14 +173,14 @@ def is_integer(value: object) -> bool:
 
 def flag(name: str, value: object) -> bool:
     """True or False (a numpy bool too); a string such as "no" is refused, not taken as true."""
-    require(isinstance(value, bool | np.bool_), f"{name}: expected True or False, got {_describe(value)}")
+    require(isinstance(value, bool | np.bool_), f"{name}: expected True or False, got {describe(value)}")
     return bool(value)
 
 
 def choice(name: str, value: object, known: Sequence[str]) -> str:
     """One of ``known``."""
     require(isinstance(value, str) and value in known,
-            f"{name}: expected one of {', '.join(known)}, got {_describe(value)}")
+            f"{name}: expected one of {', '.join(known)}, got {describe(value)}")
     return str(value)
 
 
@@ -194,7 +193,7 @@ def layer_count(name: str, items: object, L: int | None = None) -> list[Any]:
     if isinstance(items, str | bytes | dict) or not isinstance(items, Sequence | np.ndarray) \
             or (isinstance(items, np.ndarray) and items.ndim == 0):
         what = "one per layer" if L is None else f"{L} entries, one per layer"
-        raise InputError(f"{name}: expected a list ({what}), got {_describe(items)}")
+        raise InputError(f"{name}: expected a list ({what}), got {describe(items)}")
     out = list(items)
     if L is not None:
         require(len(out) == L, f"{name}: expected {L} entries (one per layer), got {len(out)}")
@@ -245,7 +244,7 @@ def network(net: object) -> None:
     """``net`` is a manual_bp Network (not None, not a torch module, not a list of weights)."""
     from manual_bp.network import Network
 
-    require(isinstance(net, Network), f"net: expected a manual_bp Network, got {_describe(net)}")
+    require(isinstance(net, Network), f"net: expected a manual_bp Network, got {describe(net)}")
 
 
 def inputs(net: Network, x: object) -> tuple[np.ndarray, bool]:
