@@ -43,8 +43,6 @@ def dtype(value: object) -> type[np.floating]:
     return dt
 
 
-
-
 def real_array(name: str, value: object) -> np.ndarray:
     """``value`` as an ndarray of real numbers (integers or floats), without conversion of
     anything that is not one; InputError otherwise."""
