@@ -17,9 +17,9 @@ import sys
 from collections.abc import Sequence
 
 from manual_bp.errors import InputError
-from oracle.cli import grade_cmd, mutants_cmd, report_cmd, worked_cmd
+from oracle.cli import extract_cmd, grade_cmd, mutants_cmd, report_cmd, worked_cmd
 
-COMMANDS = (report_cmd, mutants_cmd, grade_cmd, worked_cmd)  # in the order --help lists them
+COMMANDS = (report_cmd, mutants_cmd, grade_cmd, worked_cmd, extract_cmd)  # in the order --help lists them
 TRACEBACK_VARIABLE = "MANUAL_BP_TRACEBACK"  # set to see the traceback of an internal error
 EXTRAS = ("torch", "pandas", "matplotlib")  # the [oracle] extra: what a command may need beyond numpy
 

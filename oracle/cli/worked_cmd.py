@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from manual_bp.errors import InputError
 from oracle.cli.args import count_at_least, out_dir, out_file, write_output, writing
@@ -28,14 +29,33 @@ def _example(args: argparse.Namespace) -> WorkedExample:
     return load_example(args.file)
 
 
+def _is_document(args: argparse.Namespace) -> bool:
+    """A Markdown, LaTeX or notebook file (or shipped document) rather than a worked-example file."""
+    from oracle.extract.sources import SUFFIXES
+
+    return Path(args.example or args.file or "").suffix.lower() in SUFFIXES
+
+
 def run_check(args: argparse.Namespace) -> int:
     """Judge every printed number; 0 when none is wrong, 1 when one is (2 on a bad file, by the CLI)."""
-    if args.list_examples:
-        print("\n".join(packaged_examples()))
-        return 0
-    from oracle.worked.judge import judge
+    from oracle.cli.extract_cmd import document_path, reader_options, shipped_documents
 
-    result = judge(_example(args), with_torch=args.torch)
+    if args.list_examples:
+        print("\n".join(packaged_examples() + shipped_documents()))
+        return 0
+    if _is_document(args):
+        from oracle.extract import judge_document
+
+        if args.file and args.example:
+            raise InputError("give either FILE or --example NAME, not both")
+        result = judge_document(document_path(args), reader_options(args), with_torch=args.torch)
+    else:
+        from oracle.worked.judge import judge
+
+        if reader_options(args):
+            raise InputError("--notation, --given, --set and --no-terms apply to a document (.md, .tex, .ipynb), "
+                             "not to a worked-example file")
+        result = judge(_example(args), with_torch=args.torch)
     print(result.terminal())
     if args.out:
         for path in writing("--out", args.out, lambda: result.write(args.out)):
@@ -58,7 +78,8 @@ def run_solve(args: argparse.Namespace) -> int:
 
 
 def _source(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", nargs="?", metavar="FILE.toml", help="a worked-example file (format: README)")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="a worked-example file (.toml, format: README), or "
+                        "for check a document to read it from (.md, .tex, .ipynb: docs/extract.md)")
     parser.add_argument("--example", metavar="NAME", help="a worked example shipped with the package instead of "
                         "FILE, e.g. seed-2-2-1 (see check --list-examples)")
 
@@ -72,6 +93,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "printed values), or wrong (with the classic mistake it matches). Exit 0 when nothing is "
                     "wrong, 1 when something is, 2 on a bad file.")
     _source(p)
+    from oracle.cli.extract_cmd import reader_arguments
+
+    reader_arguments(p)
     p.add_argument("--out", type=out_dir(), metavar="DIR",
                    help="also write check_<name>.csv and check_<name>.md into DIR")
     p.add_argument("--json", type=out_file("--json"), metavar="FILE",

@@ -19,7 +19,7 @@ VERDICTS = ("correct", "rounding carried", "wrong")
 SCHEMA = "manual-bp/check/1"
 # New columns go at the end, so scripts reading the older ones by position keep working.
 COLUMNS = ("quantity", "element", "claimed", "exact", "torch", "difference", "digits", "verdict", "explanation",
-           "recomputed", "mistake", "cause", "root_cause")
+           "recomputed", "mistake", "cause", "root_cause", "line")
 TOP_CAUSES = 3  # causes listed at the top of a report; the rest are counted
 
 
@@ -50,6 +50,7 @@ class Row:
     sources: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)  # wrong values it is carried from
     root: str = ""  # the cause's name, carried errors traced back to where they were made
     options: list[Any] = field(default_factory=list, repr=False)  # the mistakes that give it (explain.Candidate)
+    line: str = ""  # where a document read by oracle.extract printed it ('line 12', 'cell 3, line 2')
 
     @property
     def name(self) -> str:
@@ -61,7 +62,8 @@ class Row:
         return {"quantity": self.quantity, "element": self.element, "claimed": self.claimed, "exact": self.exact,
                 "torch": self.torch, "difference": self.difference, "digits": self.digits,
                 "verdict": self.verdict, "explanation": self.explanation, "recomputed": self.recomputed,
-                "mistake": self.mistakes[0] if self.mistakes else "", "cause": self.cause, "root_cause": self.root}
+                "mistake": self.mistakes[0] if self.mistakes else "", "cause": self.cause, "root_cause": self.root,
+                "line": self.line}
 
 
 @dataclass
@@ -148,26 +150,30 @@ class Judgement:
 
     def terminal(self) -> str:
         """A table for the terminal, then the explanation of every value that is not correct."""
-        table = [[r.name, r.claimed, _fmt(r.exact), f"{r.difference:+.2g}", r.digits, r.verdict] for r in self.rows]
+        cited = any(r.line for r in self.rows)
+        table = [[r.name, r.claimed, _fmt(r.exact), f"{r.difference:+.2g}", r.digits, r.verdict,
+                  *([r.line] if cited else [])] for r in self.rows]
         lines = [self.example.title, "",
-                 plain_table(["quantity", "claimed", "exact", "difference", "digits", "verdict"], table,
-                             right=(1, 2, 3, 4)),
+                 plain_table(["quantity", "claimed", "exact", "difference", "digits", "verdict",
+                              *(["printed at"] if cited else [])], table, right=(1, 2, 3, 4)),
                  "", self.summary() + "."]
         lines += [f"  {line}" for line in self.cause_lines()]
         notes = [r for r in self.rows if r.verdict != "correct"]
         if notes:
-            lines += [""] + [f"{r.name} = {r.claimed}: {r.verdict.upper() if r.verdict == 'wrong' else r.verdict}: "
+            lines += [""] + [f"{r.name} = {r.claimed}{f' ({r.line})' if r.line else ''}: "
+                             f"{r.verdict.upper() if r.verdict == 'wrong' else r.verdict}: "
                              f"{r.explanation}" for r in notes]
         return "\n".join(lines)
 
     def markdown(self) -> str:
         """The report in Markdown: the verdict counts, the rule, and every row."""
         ex, net = self.example, self.example.net
+        cited = any(r.line for r in self.rows)
         headers = ["quantity", "element", "claimed", "exact", *(["torch"] if self.with_torch else []), "difference",
-                   "digits", "verdict", "cause", "explanation"]
+                   "digits", "verdict", "cause", "explanation", *(["printed at"] if cited else [])]
         rows = [[r.quantity, r.element, r.claimed, f"{r.exact:.10g}", *([f"{r.torch:.10g}"] if self.with_torch else []),
                  f"{r.difference:+.3g}", str(r.digits), f"**{r.verdict}**" if r.verdict == "wrong" else r.verdict,
-                 r.root, r.explanation] for r in self.rows]
+                 r.root, r.explanation, *([r.line] if cited else [])] for r in self.rows]
         setting = (f"sizes {'-'.join(map(str, net.sizes))}, activations {', '.join(net.activations.values())}, "
                    f"loss {ex.loss} ({ex.reduction} over {ex.batch} example{'s' if ex.batch > 1 else ''}), "
                    f"learning rate {ex.lr if ex.lr is not None else '-'}, biases "
@@ -202,7 +208,7 @@ class Judgement:
                         "digits": r.digits, "exact": num(r.exact), "torch": num(r.torch),
                         "difference": num(r.difference), "recomputed": num(r.recomputed), "verdict": r.verdict,
                         "explanation": r.explanation, "mistakes": list(r.mistakes), "cause": r.cause,
-                        "root_cause": r.root} for r in self.rows],
+                        "root_cause": r.root, "line": r.line} for r in self.rows],
         }
 
     def json(self) -> str:

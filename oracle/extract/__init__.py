@@ -1,0 +1,62 @@
+"""Reading worked examples straight from Markdown, LaTeX and notebooks: a document's network and
+every printed number, drafted as a worked-example file (docs/extract.md).
+
+    from oracle.extract import extract, judge_document
+    draft = extract("notes.md")               # draft.toml(), draft.not_placed
+    result = judge_document("notes.md")       # a Judgement whose rows cite their lines
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oracle.extract.document import extract_file
+from oracle.extract.draft import Draft
+from oracle.extract.toml_text import toml_text
+from oracle.worked.format import WorkedExample, loads_example
+from oracle.worked.result import Judgement
+
+
+def _score(draft: Draft) -> tuple[int, Judgement]:
+    from oracle.worked.judge import judge
+
+    result = judge(as_example(draft))
+    c = result.counts()
+    return c["correct"] + c["rounding carried"], result
+
+
+def extract(path: str | Path, options: dict[str, str] | None = None) -> Draft:
+    """A document's draft. Where the document leaves its matrices' layout open (square matrices,
+    no option), the reading that more printed numbers agree with is taken, and said."""
+    draft = extract_file(path, options)
+    if draft.layout_open and "layout" not in (options or {}):
+        other = extract_file(path, {**(options or {}), "layout": "in_out"})
+        (mine, _), (theirs, _) = _score(draft), _score(other)
+        if theirs > mine:
+            other.notes.append(f"matrices read transposed (rows are the inputs): {theirs} printed numbers agree "
+                               f"with that reading, {mine} with the other")
+            return other
+        draft.notes.append(f"matrices read as printed (rows are the units): {mine} printed numbers agree with "
+                           f"that reading, {theirs} with the transposed one")
+    return draft
+
+
+def as_example(draft: Draft) -> WorkedExample:
+    """The draft as the checker reads it: through its own TOML, so what check judges is what
+    extract writes."""
+    path = Path(draft.source)
+    return loads_example(toml_text(draft), f"{path.stem}-{path.suffix.lstrip('.')}" if path.suffix else path.stem)
+
+
+def judge_document(path: str | Path, options: dict[str, str] | None = None, with_torch: bool = False) -> Judgement:
+    """Judge every printed number of a document; each row cites where it was printed."""
+    from oracle.worked.judge import judge
+
+    draft = extract(path, options)
+    result = judge(as_example(draft), with_torch=with_torch)
+    for row in result.rows:
+        row.line = draft.where.get((row.key, row.index), "")
+    return result
+
+
+__all__ = ["Draft", "as_example", "extract", "judge_document", "toml_text"]

@@ -1,0 +1,188 @@
+"""Read a document into a worked-example draft: the formulas, the network's depth and sizes, its
+settings, the givens, then every printed number at its claim key."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from manual_bp.errors import InputError
+from oracle.extract.draft import Draft, missing_givens, put_claims, put_givens
+from oracle.extract.mathtext import Node, Op, Sym, parse
+from oracle.extract.network import layer_sizes, number_weights
+from oracle.extract.reading import Reading, read
+from oracle.extract.settings import (
+    activation_in,
+    activations_from_prose,
+    check_options,
+    front_matter,
+    learning_rate_from_prose,
+    loss_from_prose,
+    loss_in,
+)
+from oracle.extract.sources import Formula, read_document
+from oracle.extract.symbols import Notation, parse_aliases, recognise
+
+
+def extract_file(path: str | Path, options: dict[str, str] | None = None) -> Draft:
+    """Read a Markdown, LaTeX or notebook file (options as on the command line win over its
+    front matter)."""
+    from oracle.worked.format import read_text_file
+
+    path = Path(path)
+    return extract_text(read_text_file(path), path.name, options)
+
+
+def extract_text(text: str, name: str, options: dict[str, str] | None = None) -> Draft:
+    """Read a document's text; ``name``'s suffix says its format (.md, .tex, .ipynb)."""
+    opts = front_matter(_first_markdown(text) if name.endswith(".ipynb") else text)
+    check_options(opts, f"{name}: front matter")
+    opts.update(options or {})
+    check_options(opts, "option")
+    notation = Notation(parse_aliases(opts.get("notation", ""), "notation"),
+                        layer_subscripts=opts.get("layers", "") == "subscript")
+    given = [Formula(g.strip(), 0, "given", True) for g in opts.get("given", "").split(";") if g.strip()]
+    formulas = given + read_document(Path(name), text)
+    notation.depth = _depth(formulas, notation, name)
+    r = read(formulas, notation)
+    layout = {"in_out": True, "out_in": False}.get(opts.get("layout", ""))
+    sizes, in_out, free = layer_sizes(r, notation.depth, layout)
+    if None in sizes:
+        raise InputError(f"{name}: could not tell how many units layer {sizes.index(None)} has (no vector or "
+                         "matrix of it is printed)")
+    lay = number_weights(r, sizes, notation)
+    lay.in_out = in_out
+    prose = _prose(text, name)
+    draft = Draft(opts.get("title") or _title(prose, name), name, _settings(formulas, prose, r, notation, opts), {}, {})
+    put_givens(r, lay, draft, notation.depth)
+    names = {f"W{l}[{i}, {j}]": f"W{l}[{i},{j}] (w_{k})" for k, (l, i, j) in lay.weights.items()}
+    names.update({f"y[{i}]": f"y[{i}] (the target of output {i + 1})" for i in range(sizes[-1])})
+    missing = missing_givens(draft, notation.depth, names)
+    if missing:
+        raise InputError(f"{name}: the document does not give {', '.join(missing[:8])}"
+                         f"{' ...' if len(missing) > 8 else ''}; give them in its front matter or with --given "
+                         "(e.g. --given 'w_3 = 0.25; w_4 = 0.30')")
+    if "_class_index" in draft.settings:
+        draft.given["y"] = draft.settings.pop("_class_index").value
+    put_claims(r, lay, draft)
+    draft.not_placed += r.not_placed
+    draft.notes += lay.notes
+    draft.layout_open = free
+    if in_out and not free:
+        draft.notes.append("matrices read transposed (rows are the inputs), as their shapes say")
+    draft.restated = r.restated
+    if not draft.claims:
+        raise InputError(f"{name}: no printed value of a quantity was found ({len(formulas)} formulas read)")
+    return draft
+
+
+def _first_markdown(text: str) -> str:
+    try:
+        cells = json.loads(text).get("cells", [])
+        return next("".join(c["source"]) for c in cells if c.get("cell_type") == "markdown")
+    except (ValueError, AttributeError, StopIteration, KeyError, TypeError):
+        return ""
+
+
+def _prose(text: str, name: str) -> str:
+    if name.endswith(".ipynb"):
+        try:
+            return "\n".join("".join(c.get("source", "")) for c in json.loads(text).get("cells", [])
+                             if c.get("cell_type") == "markdown")
+        except (ValueError, AttributeError, TypeError):
+            return ""
+    return text
+
+
+def _title(prose: str, name: str) -> str:
+    """The first heading outside code blocks, else the first line of text."""
+    prose = re.sub(r"^(\s*)(```|~~~).*?^\1\2[^\n]*$", "", prose, flags=re.S | re.M)
+    m = re.search(r"^#{1,3}\s+(.+?)\s*$|\\title\{([^}]*)\}", prose, re.M)
+    if m:
+        return (m.group(1) or m.group(2)).strip()
+    first = next((line.strip() for line in prose.splitlines() if line.strip() and not line.startswith("---")), "")
+    return first[:100] if first and not first.startswith("{") else name
+
+
+def _walk(node: Node):
+    yield node
+    if isinstance(node, Op):
+        for a in node.args:
+            yield from _walk(a)
+
+
+def _depth(formulas: list[Formula], notation: Notation, name: str) -> int:
+    """L, the number of layers with weights: the deepest layer named (z^(2), W_2, dL/dW^(2)), or
+    2 for the net_h1 / out_o1 style, whose units are inputs, hidden and outputs."""
+    deepest = 0
+    for f in formulas:
+        for seg in parse(f.text):
+            for node in _walk(seg):
+                if isinstance(node, Sym):
+                    ref = recognise(node, notation)
+                    if ref is not None and ref.layer is not None and ref.weight_number is None:
+                        deepest = max(deepest, ref.layer)
+    if re.search(r"_\{?\s*(?:\\text\{)?o_?\d", "\n".join(f.text for f in formulas)):
+        deepest = max(deepest, 2)
+    if deepest < 1:
+        raise InputError(f"{name}: found no layer of a network in its formulas (z^{{(1)}}, W^{{(2)}}, net_{{h1}}, "
+                         "...); if it names them otherwise, map its names with --notation (e.g. net=z, out=a)")
+    return deepest
+
+
+def _settings(formulas: list[Formula], prose: str, r: Reading, notation: Notation, opts: dict[str, str]) -> dict:
+    """Activations, loss, learning rate and conventions: the options first, then the formulas,
+    then the prose."""
+    depth = notation.depth or 1
+    acts = _activations(formulas, prose, notation, opts)
+    loss = opts.get("loss") or _loss(formulas, notation) or loss_from_prose(prose)
+    if loss is None:
+        raise InputError("loss: the document neither writes out its loss nor names it; say which with "
+                         "--set loss=half_sse (or mse, sse, bce, cross_entropy)")
+    settings: dict = {"activations": acts, "loss": loss}
+    if "learning_rate" in opts:
+        settings["learning_rate"] = opts["learning_rate"]
+    elif (lr := learning_rate_from_prose(prose)) is not None:
+        settings["learning_rate"] = lr
+    for key in ("update_biases", "delta_sign", "output_reduction", "softmax_shift"):
+        if key in opts:
+            settings[key] = opts[key]
+    settings["terms"] = opts.get("terms", "true").lower() not in ("false", "no", "0")
+    del depth
+    return settings
+
+
+def _activations(formulas: list[Formula], prose: str, notation: Notation, opts: dict[str, str]) -> list[str]:
+    depth = notation.depth or 1
+    if opts.get("activations"):
+        names = re.split(r"[,\s]+", opts["activations"].strip())
+        return names * depth if len(names) == 1 else names
+    found: dict[int, str] = {}
+    for f in formulas:
+        segs = parse(f.text)
+        ref = recognise(segs[0], notation) if len(segs) > 1 else None
+        if ref is not None and not ref.given and ref.prop == "a" and ref.layer and ref.layer not in found:
+            name = activation_in(f.text) or ("sigmoid" if re.search(r"\\sigma\s*\(", f.text) else None)
+            if name:
+                found[ref.layer] = name
+    per_layer, throughout = activations_from_prose(prose, depth)
+    out = []
+    for layer in range(1, depth + 1):
+        name = found.get(layer) or per_layer.get(layer) or throughout
+        if name is None:
+            raise InputError(f"activations: the document does not say layer {layer}'s activation; say it with "
+                             "--set activations=sigmoid (one name, or one per layer)")
+        out.append(name)
+    return out
+
+
+def _loss(formulas: list[Formula], notation: Notation) -> str | None:
+    for f in formulas:
+        segs = parse(f.text)
+        ref = recognise(segs[0], notation) if len(segs) > 1 else None
+        if ref is not None and ref.prop in ("L", "L_terms"):
+            loss = loss_in(f.text)
+            if loss:
+                return loss
+    return None

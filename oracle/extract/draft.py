@@ -1,0 +1,205 @@
+"""The worked-example draft of a document: the network and every printed number put in the
+file's arrays, each remembering its line; then written as TOML with a comment per number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+
+from oracle import notation as names
+from oracle.extract.network import Layout, blank, place
+from oracle.extract.reading import Reading, Statement
+
+Where = dict[tuple[str, tuple[int, ...]], str]
+
+
+@dataclass
+class Draft:
+    """A document read into the worked-example format."""
+
+    title: str
+    source: str
+    settings: dict[str, object]
+    given: dict[str, np.ndarray]  # W1, b1, x, y: object arrays of printed texts (None: not given)
+    claims: dict[str, np.ndarray]  # claim key -> object array of printed texts (None: not printed)
+    where: Where = field(default_factory=dict)  # (key, index) -> 'line 12'
+    notes: list[str] = field(default_factory=list)
+    not_placed: list[tuple[str, str, str]] = field(default_factory=list)
+    restated: int = 0
+    layout_open: bool = False  # square matrices: printed rows could be units or inputs
+
+    def placed(self) -> int:
+        return sum(int(np.sum(a != None)) for a in self.claims.values())  # noqa: E711 (elementwise)
+
+
+def claim_shape(prop: str, layer: int | None, sizes: list[int], shared: set[int]) -> tuple[int, ...] | None:
+    """The shape of a claimable quantity of one example (None: not claimable here)."""
+    L = len(sizes) - 1
+    if prop in ("L", "L_new"):
+        return ()
+    if prop == "L_terms":
+        return (sizes[L],)
+    if layer is None or not 1 <= layer <= L:
+        return None
+    n, prev = sizes[layer], sizes[layer - 1]
+    if prop in ("z", "a", "sigma_prime", "dL_da", "delta", "a_new", "exp_z"):
+        return (n,)
+    if prop in ("dW", "W_new"):
+        return (n, prev)
+    if prop in ("db", "b_new"):
+        return () if layer in shared else (n,)
+    if prop == "z_terms":
+        return (n, prev + 1)
+    if prop == "dL_da_terms":
+        return (n, sizes[layer + 1]) if layer < L else None
+    return None
+
+
+def fit(value: object, shape: tuple[int, ...], transpose: bool) -> np.ndarray | None:
+    """A printed literal in the quantity's shape: a vector for a one-row matrix, a column for a
+    vector, a lone number for a one-element quantity; None when it does not fit."""
+    arr = np.array(value, dtype=object)
+    if transpose and arr.ndim == 2:
+        arr = arr.T
+    if arr.shape == shape:
+        return arr
+    if arr.size == int(np.prod(shape)) and (arr.ndim <= 1 or 1 in arr.shape or len(shape) <= 1):
+        return arr.reshape(shape)
+    return None
+
+
+def _decimal(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite()
+    except (InvalidOperation, TypeError):
+        return False
+
+
+def fill(target: np.ndarray, key: str, s: Statement, index: tuple[int, ...], where: Where, transpose: bool,
+         conflicts: list[tuple[str, str, str]]) -> bool:
+    """Put a statement's value (whole or one element) into target; a different value where one
+    is already is listed, never overwritten."""
+    if len(index) > target.ndim or any(not 0 <= i < n for i, n in zip(index, target.shape, strict=False)):
+        return False
+    if len(index) == target.ndim:
+        cells = {index: s.value}
+    else:  # the whole quantity, or one row of a matrix ('dL/dW^(1) (row 1)')
+        arr = fit(s.value, target.shape[len(index):], transpose and not index)
+        if arr is None:
+            return False
+        cells = {index + tuple(int(i) for i in idx): arr[idx] for idx in np.ndindex(arr.shape)}
+    if not all(isinstance(text, str) and _decimal(text) for text in cells.values()):
+        return False
+    for idx, text in cells.items():
+        old = target[idx]
+        if old is None:
+            target[idx] = text
+            where[(key, idx)] = s.where
+        elif Decimal(old) != Decimal(text):
+            element = names.element(*names.parse_key(key), idx, target.size) if names.parse_key(key)[0] else key
+            conflicts.append((s.where, s.formula, f"{element} was printed as {old} ({where.get((key, idx), '?')}); "
+                                                  f"this prints {text}, not used"))
+    return True
+
+
+def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
+    """Every printed value at its claim key and element, with the terms of its sum."""
+    shared = {layer for layer, unit in lay.biases.values() if unit is None} | draft.settings.get("_shared", set())
+    for s in r.claims:
+        placed = place(lay, s)
+        shape = claim_shape(placed[0], placed[1], lay.sizes, shared) if placed else None
+        if placed is None or shape is None or any(i is None for i in placed[2]):
+            draft.not_placed.append((s.where, s.formula, "its place in the network is not known"))
+            continue
+        prop, layer, index = placed
+        if prop == "sigma_prime" and draft.settings["activations"][layer - 1] == "softmax":
+            draft.not_placed.append((s.where, s.formula, "a softmax layer's sigma' is a Jacobian"))
+            continue
+        key = names.key(prop, layer)
+        target = draft.claims.setdefault(key, blank(shape))
+        if not fill(target, key, s, tuple(index), draft.where, lay.in_out and prop in ("dW", "W_new"),
+                    draft.not_placed):
+            draft.not_placed.append((s.where, s.formula, f"does not fit {names.symbol(prop, layer)} "
+                                                         f"(shape {shape})"))
+            continue
+        if s.terms and len(index) <= 1 and draft.settings.get("terms", True):
+            one = (0,) if not index and shape == (1,) else tuple(index)  # z^(2) of a one-unit layer
+            _put_terms(s, prop, layer, one, lay, draft, shared)
+
+
+def _put_terms(s: Statement, prop: str, layer: int | None, index: tuple, lay: Layout, draft: Draft,
+               shared: set[int]) -> None:
+    """0.2 + 0.6 + 0.1 = 0.9: the printed terms of z's sum (W_ij a_j, then b_i), of L's (one per
+    output) or of a hidden dL/da's (one per unit of the next layer)."""
+    n = len(s.terms or [])
+    if prop == "z" and len(index) == 1:
+        has_bias = f"b{layer}" in draft.given
+        if n != lay.sizes[layer - 1] + has_bias:
+            return
+        key, row = names.key("z_terms", layer), list(s.terms)
+        shape = (lay.sizes[layer], lay.sizes[layer - 1] + has_bias)
+    elif prop == "L" and not index and n == lay.sizes[-1] and n > 1:
+        key, row, shape = "L_terms", list(s.terms), (n,)
+    elif prop == "dL_da" and len(index) == 1 and layer < len(lay.sizes) - 1 and n == lay.sizes[layer + 1]:
+        key, row, shape = names.key("dL_da_terms", layer), list(s.terms), (lay.sizes[layer], n)
+    else:
+        return
+    target = draft.claims.setdefault(key, blank(shape))
+    term = Statement(s.ref, row, s.where, s.formula)
+    if key == "L_terms":
+        fill(target, key, term, (), draft.where, False, draft.not_placed)
+        return
+    for j, text in enumerate(row):
+        fill(target, key, Statement(s.ref, text, s.where, s.formula), (index[0], j), draft.where, False,
+             draft.not_placed)
+
+
+def put_givens(r: Reading, lay: Layout, draft: Draft, depth: int) -> None:
+    """W, b, x, y and the learning rate, from the formulas that state them, then from the steps
+    that bind them; what is still missing is named in one line."""
+    sizes, shared = lay.sizes, {layer for layer, unit in lay.biases.values() if unit is None}
+    shapes = {"x": (sizes[0],), "y": (sizes[-1],)}
+    for l in range(1, depth + 1):
+        shapes[f"W{l}"] = (sizes[l], sizes[l - 1])
+        shapes[f"b{l}"] = () if l in shared else (sizes[l],)
+    lr: list[Statement] = []
+    conflicts: list[tuple[str, str, str]] = []
+    for s in r.givens + r.bindings:
+        if s.ref.prop == "lr":
+            lr.append(s)
+            continue
+        placed = place(lay, s)
+        if placed is None:
+            continue
+        prop, layer, index = placed
+        key = prop if prop in ("x", "y") else f"{prop}{layer}"
+        if key not in shapes:
+            continue
+        target = draft.given.setdefault(key, blank(shapes[key]))
+        placed_ok = fill(target, key, s, tuple(index), draft.where, lay.in_out and prop == "W", conflicts)
+        if not placed_ok and key == "y" and isinstance(s.value, str) and not index:
+            draft.settings["_class_index"] = s  # y = 1 for a softmax output: a class index
+    draft.notes += [f"{where}: {why}" for where, _, why in conflicts]
+    if lr:
+        draft.settings["learning_rate"] = lr[0].value
+        draft.where[("learning_rate", ())] = lr[0].where
+
+
+def missing_givens(draft: Draft, depth: int, symbols: dict[str, str]) -> list[str]:
+    """The elements of W, b, x, y no formula gave, as the document would name them."""
+    out = []
+    for key in ["x", "y"] + [f"{p}{l}" for l in range(1, depth + 1) for p in ("W", "b")]:
+        arr = draft.given.get(key)
+        if key.startswith("b") and arr is None:
+            continue  # a layer without a bias
+        if key == "y" and "_class_index" in draft.settings:
+            continue
+        if arr is None:
+            out.append(symbols.get(key, key))
+            continue
+        for idx in np.ndindex(arr.shape):
+            if arr[idx] is None:
+                out.append(symbols.get(f"{key}{list(idx)}", f"{key}{list(idx)}"))
+    return out

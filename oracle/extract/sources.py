@@ -1,0 +1,115 @@
+"""The formulas of a document with the line each starts on: Markdown (inline $...$, display
+$$...$$, \\[...\\], \\(...\\), and formulas rendered as images with their LaTeX as alt text),
+LaTeX (the same, plus equation/align environments) and the Markdown cells of a Jupyter
+notebook. Code blocks are skipped; a plain-text line that is itself an equation
+(``net_h1 = 0.3775``) is read too."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+from manual_bp.errors import InputError
+
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt", ".mdown", ".rst")
+LATEX_SUFFIXES = (".tex", ".latex")
+NOTEBOOK_SUFFIXES = (".ipynb",)
+SUFFIXES = MARKDOWN_SUFFIXES + LATEX_SUFFIXES + NOTEBOOK_SUFFIXES
+_ENVIRONMENTS = r"equation|align|gather|multline|eqnarray|displaymath|math|split|aligned|flalign"
+_MATH = re.compile(r"\$\$(?P<d1>.+?)\$\$|\\\[(?P<d2>.+?)\\\]|\\\((?P<i2>.+?)\\\)"
+                   r"|\\begin\{(?P<env>(?:" + _ENVIRONMENTS + r")\*?)\}(?P<d3>.+?)\\end\{(?P=env)\}"
+                   r"|(?<![\\$\w])\$(?P<i1>[^$\n]+?)\$(?![\w$])"
+                   r"|!\[(?P<alt>[^\]\n]*)\]\((?P<url>[^)\s]*(?:latex|codecogs|render/math|mathurl)[^)\s]*)\)", re.S)
+_FENCE = re.compile(r"^(\s*)(```|~~~).*?^\1\2[^\n]*$", re.S | re.M)
+_PLAIN = re.compile(r"^[\s>*+\-]*(?:\d+\.\s+)?"
+                    r"(?P<eq>[A-Za-z][\w{}^()\[\]',.\\ ]{0,40}?\s*=\s*[-\w\s.+*/()\[\],^'{}=×·−≈]+?)\s*[.;]?\s*$")
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One formula: its text, where it is (``line 12`` or ``cell 3, line 2``) and whether it was
+    displayed on its own."""
+
+    text: str
+    line: int
+    where: str
+    display: bool
+
+
+def read_document(path: Path, text: str) -> list[Formula]:
+    """The formulas of a document, in order; the format follows the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix in NOTEBOOK_SUFFIXES:
+        return notebook_formulas(text, path.name)
+    if suffix in LATEX_SUFFIXES:
+        text = re.sub(r"(?<!\\)%.*", "", text)  # LaTeX comments
+    return markdown_formulas(text)
+
+
+def notebook_formulas(text: str, name: str) -> list[Formula]:
+    """The formulas of a notebook's Markdown cells, each placed by cell (1-based) and line."""
+    try:
+        nb = json.loads(text)
+        cells = nb["cells"]
+        sources = [("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+                   for c in cells if isinstance(c, dict) and c.get("cell_type") == "markdown"]
+        numbers = [i + 1 for i, c in enumerate(cells) if isinstance(c, dict) and c.get("cell_type") == "markdown"]
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"{name}: not a Jupyter notebook (expected JSON with a list of cells)") from None
+    out = []
+    for number, source in zip(numbers, sources, strict=True):
+        for f in markdown_formulas(source):
+            out.append(Formula(f.text, f.line, f"cell {number}, line {f.line}", f.display))
+    return out
+
+
+def markdown_formulas(text: str) -> list[Formula]:
+    """Every formula of a Markdown or LaTeX text, fenced code blocks left out."""
+    text = _FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    text = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), text)
+    out, taken = [], []
+    for m in _MATH.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        taken.append((m.start(), m.end()))
+        if m["alt"] is not None:
+            body = m["alt"] or unquote_plus(re.sub(r".*?[?&](?:latex|math)=([^&]*).*", r"\1", m["url"]))
+            out.extend(_pieces(body, line, display=True))
+        else:
+            body = next(m[g] for g in ("d1", "d2", "d3", "i1", "i2") if m[g] is not None)
+            out.extend(_pieces(body, line, display=m["i1"] is None and m["i2"] is None))
+    out.extend(_plain_equations(text, taken))
+    return sorted(out, key=lambda f: f.line)
+
+
+def _pieces(body: str, line: int, display: bool) -> list[Formula]:
+    """An aligned display's rows (split at \\\\ outside matrices) as formulas of their own."""
+    depth, start, rows = 0, 0, []
+    for m in re.finditer(r"\\begin\{|\\end\{|\\\\", body):
+        if m.group(0) == "\\begin{":
+            depth += 1
+        elif m.group(0) == "\\end{":
+            depth -= 1
+        elif depth == 0:
+            rows.append((start, body[start:m.start()]))
+            start = m.end()
+    rows.append((start, body[start:]))
+    if len(rows) == 2 and "=" not in body.replace("\\\\", ""):  # 'dL/dW^(2) \\ [-0.023, -0.023]': a label over a value
+        rows = [(0, rows[0][1] + " = " + rows[1][1])]
+    return [Formula(r.strip(), line + body.count("\n", 0, s), f"line {line + body.count(chr(10), 0, s)}",
+                    display) for s, r in rows if r.strip()]
+
+
+def _plain_equations(text: str, taken: list[tuple[int, int]]) -> list[Formula]:
+    """Lines outside any formula that are an equation with a number in them."""
+    out, offset = [], 0
+    for n, raw in enumerate(text.split("\n"), 1):
+        start, offset = offset, offset + len(raw) + 1
+        if any(a < offset and b > start for a, b in taken) or "=" not in raw or not re.search(r"\d", raw):
+            continue
+        m = _PLAIN.match(raw.replace("**", "").replace("__", ""))
+        if m:
+            out.append(Formula(m["eq"].strip(), n, f"line {n}", True))
+    return out

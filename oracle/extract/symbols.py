@@ -1,0 +1,249 @@
+"""What a name in a document denotes: a claimable quantity (z^(1)_2, dL/dW^(2)[0,1], E_o1), a
+given (W^(1), w_5, i_1, target_o1, eta) or nothing known.
+
+Two notations are built in: the project document's (z, a, sigma', delta, dL/dW, W_new or W',
+y-hat, L or Loss) and the net/out/E_total style of blog posts (net_h1, out_o1, w1..w8, b1, b2,
+i1, target_o1, E_total, E_o1, w5^+). ``Notation.aliases`` maps a document's own names onto
+these (``net=z, out=a, E=L``); a layer may be named too (``h=a1``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from oracle.extract.mathtext import Node, Op, Sym
+
+CANONICAL = ("z", "a", "L", "y", "yhat", "x", "W", "b", "delta", "lr", "sigma")
+BUILT_IN = {"z": "z", "net": "z", "a": "a", "out": "a", "L": "L", "E": "L", "J": "L", "C": "L", "Loss": "L",
+            "loss": "L", "Error": "L", "Cost": "L", "y": "y", "t": "y", "target": "y", "x": "x", "i": "x",
+            "input": "x", "W": "W", "w": "W", "b": "b", "delta": "delta", "eta": "lr", "alpha": "lr", "lr": "lr",
+            "sigma": "sigma"}
+_NEW = re.compile(r"^(?:\+|\*|'|new|\\text\{new\}|\\prime|\\mathrm\{new\}|\\textrm\{new\}|updated|\\text\{updated\})$")
+_LAYER = re.compile(r"^\{?[(\[]\s*(\d+)\s*[)\]]\}?(.*)$")
+_UNIT = re.compile(r"^\{?([a-zA-Z]*?)_?\{?(\d+)\}?\}?$")
+_PAIR = re.compile(r"^\{?(\d)(\d)\}?$|^\{?(\d+),(\d+)\}?$")
+UNIT_LETTERS = {"i": 0, "x": 0, "h": 1, "o": -1, "y": -1}  # i1: input 1, h1: hidden unit 1, o1: output 1
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A place in the worked-example file: a claim (``prop`` a claim key's property) or a given
+    (``prop`` one of W, b, x, y, lr). ``index`` is the element (0-based) or () for all of it;
+    ``term`` the term of a sum (E_o1 is term 0 of L; dE_o1/dout_h1 is term 0 of dL/da^(1)[0])."""
+
+    given: bool
+    prop: str
+    layer: int | None = None
+    index: tuple[int, ...] = ()
+    term: int | None = None
+    weight_number: int | None = None  # w_k of the w1..w8 numbering, placed once the sizes are known
+
+
+@dataclass
+class Notation:
+    """The names a document uses, and the network's depth once known."""
+
+    aliases: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    depth: int | None = None  # L, the number of layers with weights
+    layer_subscripts: bool = False  # z_1, W_2 name layers (numpy-style notes), not units
+
+    def canonical(self, base: str) -> tuple[str, int | None]:
+        base = base.strip("{}")
+        if base in self.aliases:
+            return self.aliases[base]
+        return BUILT_IN.get(base, ""), None
+
+
+def parse_aliases(text: str, where: str) -> dict[str, tuple[str, int | None]]:
+    """'net=z, out=a, E=L, h=a1' as {'net': ('z', None), ..., 'h': ('a', 1)}."""
+    from manual_bp.errors import InputError
+
+    out = {}
+    for part in filter(None, (p.strip() for p in re.split(r"[,;]", text))):
+        m = re.fullmatch(r"\\?([A-Za-z]+)\s*=\s*([A-Za-z]+?)(\d*)", part)
+        if m is None or m[2] not in CANONICAL:
+            raise InputError(f"{where}: expected name=symbol pairs with a symbol of {', '.join(CANONICAL)} "
+                             f"(optionally with its layer: h=a1), got {part!r}")
+        out[m[1]] = (m[2], int(m[3]) if m[3] else None)
+    return out
+
+
+def _layer_of(sym: Sym) -> tuple[int | None, bool]:
+    """The layer in a superscript (z^{(1)}, W^{[2]}) and whether the superscript also marks a
+    new value (w^{(1)+})."""
+    m = _LAYER.match(sym.sup)
+    if m:
+        return int(m[1]), bool(_NEW.match(m[2].strip("{} ,"))) if m[2].strip("{} ,") else False
+    return None, False
+
+
+def _unwrap(script: str) -> str:
+    """A script without spaces, braces and \\text{...} wrappers: '{\\text{new}}' -> 'new'."""
+    script = re.sub(r"\\(?:text|mathrm|textrm|mbox|textit|mathit)\s*\{([^{}]*)\}", r"\1", script.replace(" ", ""))
+    return script.strip("{}")
+
+
+def _is_new(sym: Sym) -> bool:
+    return sym.prime or bool(_NEW.match(_unwrap(sym.sup))) or bool(_NEW.match(_unwrap(sym.sub)))
+
+
+def unit(text: str, notation: Notation) -> tuple[int | None, int] | None:
+    """A unit named in a subscript: 'h1' -> (1, 0), 'o2' -> (L, 1), '2' -> (None, 1)."""
+    m = _UNIT.match(text.replace(" ", "").replace("\\text", ""))
+    if m is None:
+        return None
+    letters, number = m[1], int(m[2])
+    if number < 1:
+        return None
+    if not letters:
+        return None, number - 1
+    if letters not in UNIT_LETTERS:
+        return None
+    layer = UNIT_LETTERS[letters]
+    if layer == -1:
+        layer = notation.depth
+    elif layer == 1 and notation.depth not in (None, 2):
+        return None  # 'h' names the hidden layer only when there is exactly one
+    return (layer, number - 1) if layer is not None else None
+
+
+def recognise(node: Node, notation: Notation) -> Ref | None:
+    """The place a name denotes, or None when it is not one this module knows."""
+    if isinstance(node, Op) and node.kind == "mul" and len(node.args) == 2:
+        row = _row_note(node.args[1])
+        inner = recognise(node.args[0], notation)
+        if inner is not None and row is not None and not inner.index:
+            return Ref(inner.given, inner.prop, inner.layer, (row,), inner.term)
+        return None
+    if isinstance(node, Op) and node.kind == "deriv":
+        return _derivative(node.args[0], node.args[1], notation)
+    if isinstance(node, Op) and node.kind == "call" and node.name.split("_")[0] in ("sigma", "f", "g", "phi",
+                                                                                    "varphi", "act"):
+        target = recognise(node.args[0], notation) if node.args else None
+        if target is None or target.given or target.prop != "z":
+            return None
+        return Ref(False, "sigma_prime" if node.prime else "a", target.layer, target.index)
+    if isinstance(node, Sym):
+        return _symbol(node, notation)
+    return None
+
+
+def _row_note(node: Node) -> int | None:
+    if isinstance(node, Op) and node.kind == "word":
+        m = re.fullmatch(r"\s*\(?\s*row\s*(\d+)\s*\)?\s*", node.name)
+        return int(m[1]) - 1 if m and int(m[1]) > 0 else None
+    return None
+
+
+def _symbol(sym: Sym, notation: Notation) -> Ref | None:
+    canon, fixed_layer = notation.canonical(sym.base)
+    if "hat" in sym.marks and canon == "y":
+        canon, fixed_layer = "a", notation.depth
+    if not canon or canon == "sigma":
+        return None
+    layer, new_in_sup = _layer_of(sym)
+    new = new_in_sup or _is_new(sym)
+    sub = re.sub(r"(?:^|,)(?:new|updated)$|^(?:new|updated)$", "", _unwrap(sym.sub)).strip("{},")
+    if layer is None and fixed_layer is not None:
+        layer = fixed_layer
+    if layer is None and notation.layer_subscripts and re.fullmatch(r"\d+", sub):
+        layer, sub = int(sub), ""
+    if canon == "a" and layer == 0 and not new:
+        canon, layer = "x", None  # a^(0) is the input
+    if canon == "L":
+        return _loss(sub, new, notation)
+    if canon == "lr":
+        return Ref(True, "lr") if not sub and not new else None
+    if canon in ("W", "b"):
+        return _parameter(canon, sym, sub, layer, new, notation)
+    if new:
+        return Ref(False, "a_new", layer, ()) if canon == "a" and layer is not None and not sub else None
+    return _vector(canon, sub, layer, notation)
+
+
+def _loss(sub: str, new: bool, notation: Notation) -> Ref | None:
+    if sub in ("", "total", "\\text{total}", "tot", "T"):
+        return Ref(False, "L_new" if new else "L")
+    u = unit(sub, notation)
+    if u is not None and not new and u[0] in (None, notation.depth):
+        return Ref(False, "L_terms", None, (u[1],))  # E_o1: output 1's share of the loss
+    return None
+
+
+def _vector(canon: str, sub: str, layer: int | None, notation: Notation) -> Ref | None:
+    """z, a, delta, x, y with a layer and a unit."""
+    index: tuple[int, ...] = ()
+    if sub:
+        u = unit(sub, notation)
+        if u is None:
+            return None
+        if u[0] is not None:
+            if layer is not None and layer != u[0]:
+                return None
+            layer = u[0]
+        index = (u[1],)
+    if canon in ("x", "y"):
+        if layer not in (None, 0 if canon == "x" else notation.depth):
+            return None
+        return Ref(True, canon, None, index)
+    if layer is None or layer < 1:
+        return None
+    return Ref(False, {"z": "z", "a": "a", "delta": "delta", "yhat": "a"}[canon], layer, index)
+
+
+def _parameter(canon: str, sym: Sym, sub: str, layer: int | None, new: bool, notation: Notation) -> Ref | None:
+    """W^(l), w_ij^(l), w_k (numbered across the network), b^(l), b_i^(l), b_k."""
+    prop = canon + ("_new" if new else "")
+    given = not new
+    if canon == "W":
+        if layer is None and sub and re.fullmatch(r"\d+", sub):
+            if sym.base == "W":  # W_2: the layer's matrix
+                return Ref(given, prop, int(sub), ())
+            return Ref(given, prop, None, (), weight_number=int(sub))  # w_5: the network's 5th weight
+        if layer is None:
+            return None
+        if not sub:
+            return Ref(given, prop, layer, ())
+        m = _PAIR.match(sub)
+        if m:
+            i, j = (int(m[1]), int(m[2])) if m[1] else (int(m[3]), int(m[4]))
+            return Ref(given, prop, layer, (i - 1, j - 1)) if i > 0 and j > 0 else None
+        if re.fullmatch(r"\d+", sub) and int(sub) > 0:
+            return Ref(given, prop, layer, (None, int(sub) - 1))  # w_k^(l): element k of a one-row W
+        return None
+    if layer is None and sub and re.fullmatch(r"\d+", sub):
+        return Ref(given, prop, int(sub), (), weight_number=0)  # b_1, b_2: one bias per layer (blog style)
+    if layer is None:
+        return None
+    if not sub:
+        return Ref(given, prop, layer, ())
+    u = unit(sub, notation)
+    return Ref(given, prop, layer, (u[1],)) if u is not None and u[0] in (None, layer) else None
+
+
+def _derivative(top: Node, bottom: Node, notation: Notation) -> Ref | None:
+    """dL/dz, dL/da, dL/dW, dL/db, da/dz (sigma'), dE_o1/dout_h1 (a term of dL/da)."""
+    num = recognise(top, notation)
+    den = recognise(bottom, notation)
+    if num is None or den is None:
+        return None
+    if num.prop == "a" and den.prop == "z" and not num.given and num.layer == den.layer and num.index == den.index:
+        return Ref(False, "sigma_prime", num.layer, num.index)
+    if num.prop == "L":
+        return _dl(den)
+    if num.prop == "z" and not num.given and (den.given or den.prop == "a"):
+        return Ref(False, "restated")  # dnet_o1/dw_5 = out_h1, dnet_o1/dout_h1 = w_5: values printed before
+    if (num.prop == "L_terms" and den.prop == "a" and not den.given and den.layer == (notation.depth or 0) - 1
+            and len(den.index) == 1):
+        return Ref(False, "dL_da_terms", den.layer, (den.index[0], num.index[0]))
+    if num.prop == "L_terms" and den.prop in ("z", "a") and den.layer == notation.depth and den.index == num.index:
+        return Ref(False, "delta" if den.prop == "z" else "dL_da", den.layer, den.index)
+    return None
+
+
+def _dl(den: Ref) -> Ref | None:
+    if den.given and den.prop in ("W", "b"):
+        return Ref(False, "d" + den.prop, den.layer, den.index, weight_number=den.weight_number)
+    if not den.given and den.prop in ("z", "a"):
+        return Ref(False, "delta" if den.prop == "z" else "dL_da", den.layer, den.index)
+    return None
