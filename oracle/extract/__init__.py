@@ -27,7 +27,27 @@ def _score(draft: Draft) -> tuple[int, Judgement]:
 
 def extract(path: str | Path, options: dict[str, str] | None = None) -> Draft:
     """A document's draft. Where the document leaves its matrices' layout open (square matrices,
-    no option), the reading that more printed numbers agree with is taken, and said."""
+    no option), the reading that more printed numbers agree with is taken, and said; so is the
+    target (or input, or learning rate) where it prints several (y for 'case 1' and 'case 2')."""
+    draft = _layout(path, options)
+    for key, values in list(draft.options.items()):
+        if len(values) < 2 or (key == "learning_rate" and "learning_rate" in (options or {})):
+            continue
+        scores = []
+        for k in range(len(values)):
+            trial = _layout(path, {**(options or {}), "_choose": {**draft.settings.get("_choose", {}), key: k}})
+            scores.append((_score(trial)[0], -k, trial))
+        best = max(scores, key=lambda t: t[:2])
+        draft = best[2]
+        draft.notes.append(f"{key} is printed with {len(values)} different values ("
+                           + ", ".join(s.where for _, s in values) + f"); the one at {values[-best[1]][1].where} "
+                           f"is used: {best[0]} printed numbers agree with it"
+                           + "".join(f", {sc} with the one at {values[-k][1].where}" for sc, k, _ in scores
+                                     if k != best[1]))
+    return draft
+
+
+def _layout(path: str | Path, options: dict | None) -> Draft:
     draft = extract_file(path, options)
     if draft.layout_open and "layout" not in (options or {}):
         other = extract_file(path, {**(options or {}), "layout": "in_out"})

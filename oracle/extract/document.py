@@ -44,6 +44,8 @@ def extract_text(text: str, name: str, options: dict[str, str] | None = None) ->
                         layer_subscripts=opts.get("layers", "") == "subscript")
     given = [Formula(g.strip(), 0, "given", True) for g in opts.get("given", "").split(";") if g.strip()]
     formulas = given + read_document(Path(name), text)
+    if "layers" not in opts and _layers_in_subscripts(formulas, notation):
+        notation.layer_subscripts = True
     notation.depth = _depth(formulas, notation, name)
     r = read(formulas, notation)
     layout = {"in_out": True, "out_in": False}.get(opts.get("layout", ""))
@@ -55,7 +57,10 @@ def extract_text(text: str, name: str, options: dict[str, str] | None = None) ->
     lay.in_out = in_out
     prose = _prose(text, name)
     draft = Draft(opts.get("title") or _title(prose, name), name, _settings(formulas, prose, r, notation, opts), {}, {})
+    draft.settings["_choose"] = dict(opts.get("_choose", {}))
     put_givens(r, lay, draft, notation.depth)
+    if "learning_rate" in opts:  # the reader's word wins over the document's
+        draft.settings["learning_rate"] = opts["learning_rate"]
     names = {f"W{l}[{i}, {j}]": f"W{l}[{i},{j}] (w_{k})" for k, (l, i, j) in lay.weights.items()}
     names.update({f"y[{i}]": f"y[{i}] (the target of output {i + 1})" for i in range(sizes[-1])})
     missing = missing_givens(draft, notation.depth, names)
@@ -63,8 +68,6 @@ def extract_text(text: str, name: str, options: dict[str, str] | None = None) ->
         raise InputError(f"{name}: the document does not give {', '.join(missing[:8])}"
                          f"{' ...' if len(missing) > 8 else ''}; give them in its front matter or with --given "
                          "(e.g. --given 'w_3 = 0.25; w_4 = 0.30')")
-    if "_class_index" in draft.settings:
-        draft.given["y"] = draft.settings.pop("_class_index").value
     put_claims(r, lay, draft)
     draft.not_placed += r.not_placed
     draft.notes += lay.notes
@@ -112,6 +115,27 @@ def _walk(node: Node):
             yield from _walk(a)
 
 
+def _layers_in_subscripts(formulas: list[Formula], notation: Notation) -> bool:
+    """Whether z_1, W_2 name layers (numpy-style notes): no layer is written as a superscript, and
+    some z_k, a_k, W_k, b_k or delta_k is printed as a vector or matrix, or with an element
+    index after it (z_1[0])."""
+    from oracle.extract.reading import literal
+
+    votes = 0
+    for f in formulas:
+        segs = parse(f.text)
+        for node in (n for s in segs for n in _walk(s)):
+            if isinstance(node, Sym) and re.match(r"^\{?[(\[]\s*\d+\s*[)\]]", node.sup):
+                return False
+        head = segs[0] if segs else None
+        if (len(segs) > 1 and isinstance(head, Sym) and re.fullmatch(r"\{?\d\}?", head.sub)
+                and notation.canonical(head.base)[0] in ("z", "a", "delta", "W", "b")):
+            value = literal(segs[-1])
+            votes += bool(head.at) or (isinstance(value, list) and len(value) * len(
+                value[0] if isinstance(value[0], list) else [0]) > 1)
+    return votes > 0
+
+
 def _depth(formulas: list[Formula], notation: Notation, name: str) -> int:
     """L, the number of layers with weights: the deepest layer named (z^(2), W_2, dL/dW^(2)), or
     2 for the net_h1 / out_o1 style, whose units are inputs, hidden and outputs."""
@@ -141,9 +165,7 @@ def _settings(formulas: list[Formula], prose: str, r: Reading, notation: Notatio
         raise InputError("loss: the document neither writes out its loss nor names it; say which with "
                          "--set loss=half_sse (or mse, sse, bce, cross_entropy)")
     settings: dict = {"activations": acts, "loss": loss}
-    if "learning_rate" in opts:
-        settings["learning_rate"] = opts["learning_rate"]
-    elif (lr := learning_rate_from_prose(prose)) is not None:
+    if (lr := opts.get("learning_rate") or learning_rate_from_prose(prose)) is not None:
         settings["learning_rate"] = lr
     for key in ("update_biases", "delta_sign", "output_reduction", "softmax_shift"):
         if key in opts:
@@ -178,6 +200,9 @@ def _activations(formulas: list[Formula], prose: str, notation: Notation, opts: 
 
 
 def _loss(formulas: list[Formula], notation: Notation) -> str | None:
+    """The loss a formula writes out; else the one its output gradient says (dL/da^(L) = a - y
+    is the gradient of 1/2 sum (y - a)^2)."""
+    gradient = None
     for f in formulas:
         segs = parse(f.text)
         ref = recognise(segs[0], notation) if len(segs) > 1 else None
@@ -185,4 +210,21 @@ def _loss(formulas: list[Formula], notation: Notation) -> str | None:
             loss = loss_in(f.text)
             if loss:
                 return loss
-    return None
+        if ref is not None and ref.prop == "dL_da" and ref.layer == notation.depth and gradient is None:
+            gradient = _gradient_form(segs[1], notation)
+    return gradient
+
+
+def _gradient_form(rhs: Node, notation: Notation) -> str | None:
+    """'half_sse' for a - y or -(y - a), written with the output and the target."""
+    sign = 1
+    if isinstance(rhs, Op) and rhs.kind == "neg":
+        rhs, sign = rhs.args[0], -1
+    if not (isinstance(rhs, Op) and rhs.kind == "add" and len(rhs.args) == 2):
+        return None
+    refs = [recognise(a, notation) for a in rhs.args]
+    if any(x is None for x in refs):
+        return None
+    kinds = [("out" if not x.given and x.prop == "a" else x.prop) for x in refs]
+    signed = {k: s * sign for k, s in zip(kinds, rhs.signs, strict=True)}
+    return "half_sse" if signed == {"out": 1, "y": -1} else None

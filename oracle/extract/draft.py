@@ -3,6 +3,7 @@ file's arrays, each remembering its line; then written as TOML with a comment pe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -29,6 +30,8 @@ class Draft:
     not_placed: list[tuple[str, str, str]] = field(default_factory=list)
     restated: int = 0
     layout_open: bool = False  # square matrices: printed rows could be units or inputs
+    options: dict[str, list] = field(default_factory=dict)  # x, y, lr: each value printed, in order
+    blocked: set = field(default_factory=set)  # (key, index) printed with different values
 
     def placed(self) -> int:
         return sum(int(np.sum(a != None)) for a in self.claims.values())  # noqa: E711 (elementwise)
@@ -78,9 +81,10 @@ def _decimal(text: str) -> bool:
 
 
 def fill(target: np.ndarray, key: str, s: Statement, index: tuple[int, ...], where: Where, transpose: bool,
-         conflicts: list[tuple[str, str, str]]) -> bool:
+         conflicts: list[tuple[str, str, str]], blocked: set | None = None) -> bool:
     """Put a statement's value (whole or one element) into target; a different value where one
-    is already is listed, never overwritten."""
+    is already is listed, never overwritten. For claims (``blocked`` given) an element printed
+    with two different values is placed with neither: which one the example means is not known."""
     if len(index) > target.ndim or any(not 0 <= i < n for i, n in zip(index, target.shape, strict=False)):
         return False
     if len(index) == target.ndim:
@@ -94,11 +98,18 @@ def fill(target: np.ndarray, key: str, s: Statement, index: tuple[int, ...], whe
         return False
     for idx, text in cells.items():
         old = target[idx]
-        if old is None:
+        element = names.element(*names.parse_key(key), idx, target.size) if names.parse_key(key)[0] else key
+        if blocked is not None and (key, idx) in blocked:
+            conflicts.append((s.where, s.formula, f"{element} is printed with different values; not placed"))
+        elif old is None:
             target[idx] = text
             where[(key, idx)] = s.where
+        elif Decimal(old) != Decimal(text) and blocked is not None:  # which one is the example's? neither is guessed
+            blocked.add((key, idx))
+            target[idx] = None
+            conflicts.append((s.where, s.formula, f"{element} is printed as {old} ({where.pop((key, idx), '?')}) and "
+                                                  f"as {text} here; neither is placed"))
         elif Decimal(old) != Decimal(text):
-            element = names.element(*names.parse_key(key), idx, target.size) if names.parse_key(key)[0] else key
             conflicts.append((s.where, s.formula, f"{element} was printed as {old} ({where.get((key, idx), '?')}); "
                                                   f"this prints {text}, not used"))
     return True
@@ -120,7 +131,7 @@ def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
         key = names.key(prop, layer)
         target = draft.claims.setdefault(key, blank(shape))
         if not fill(target, key, s, tuple(index), draft.where, lay.in_out and prop in ("dW", "W_new"),
-                    draft.not_placed):
+                    draft.not_placed, draft.blocked):
             draft.not_placed.append((s.where, s.formula, f"does not fit {names.symbol(prop, layer)} "
                                                          f"(shape {shape})"))
             continue
@@ -149,11 +160,11 @@ def _put_terms(s: Statement, prop: str, layer: int | None, index: tuple, lay: La
     target = draft.claims.setdefault(key, blank(shape))
     term = Statement(s.ref, row, s.where, s.formula)
     if key == "L_terms":
-        fill(target, key, term, (), draft.where, False, draft.not_placed)
+        fill(target, key, term, (), draft.where, False, draft.not_placed, draft.blocked)
         return
     for j, text in enumerate(row):
         fill(target, key, Statement(s.ref, text, s.where, s.formula), (index[0], j), draft.where, False,
-             draft.not_placed)
+             draft.not_placed, draft.blocked)
 
 
 def put_givens(r: Reading, lay: Layout, draft: Draft, depth: int) -> None:
@@ -164,27 +175,61 @@ def put_givens(r: Reading, lay: Layout, draft: Draft, depth: int) -> None:
     for l in range(1, depth + 1):
         shapes[f"W{l}"] = (sizes[l], sizes[l - 1])
         shapes[f"b{l}"] = () if l in shared else (sizes[l],)
-    lr: list[Statement] = []
     conflicts: list[tuple[str, str, str]] = []
     for s in r.givens + r.bindings:
-        if s.ref.prop == "lr":
-            lr.append(s)
-            continue
-        placed = place(lay, s)
+        placed = ("lr", None, ()) if s.ref.prop == "lr" else place(lay, s)
         if placed is None:
             continue
         prop, layer, index = placed
-        key = prop if prop in ("x", "y") else f"{prop}{layer}"
+        key = prop if prop in ("x", "y", "lr") else f"{prop}{layer}"
+        if key in ("x", "y", "lr") and not index:
+            _option(draft, key, s, shapes.get(key, ()))
+            continue
         if key not in shapes:
             continue
         target = draft.given.setdefault(key, blank(shapes[key]))
-        placed_ok = fill(target, key, s, tuple(index), draft.where, lay.in_out and prop == "W", conflicts)
-        if not placed_ok and key == "y" and isinstance(s.value, str) and not index:
-            draft.settings["_class_index"] = s  # y = 1 for a softmax output: a class index
+        fill(target, key, s, tuple(index), draft.where, lay.in_out and prop == "W", conflicts)
     draft.notes += [f"{where}: {why}" for where, _, why in conflicts]
-    if lr:
-        draft.settings["learning_rate"] = lr[0].value
-        draft.where[("learning_rate", ())] = lr[0].where
+    for key in draft.options:
+        use_option(draft, key, int(draft.settings.get("_choose", {}).get(key, 0)), shapes.get(key, ()))
+
+
+def _option(draft: Draft, key: str, s: Statement, shape: tuple[int, ...]) -> None:
+    """A whole x, y or learning rate as printed; one printed with different values (y for 'case
+    1' and 'case 2') keeps each, for the numbers to decide (oracle.extract.extract)."""
+    value = s.value
+    if key == "y" and isinstance(value, str) and shape[0] > 1:
+        if not re.fullmatch(r"\d+", value) or int(value) >= shape[0]:
+            return
+        value = ["1" if i == int(value) else "0" for i in range(shape[0])]  # a class index
+    elif key == "lr":
+        if not isinstance(value, str):
+            return
+    else:
+        arr = fit(value, shape, False)
+        if arr is None:
+            return
+        value = list(arr)
+    normal = tuple(Decimal(v) for v in value) if isinstance(value, list) else (Decimal(value),)
+    options = draft.options.setdefault(key, [])
+    if all(normal != n for n, _ in options):
+        options.append((normal, s))
+
+
+def use_option(draft: Draft, key: str, k: int, shape: tuple[int, ...]) -> None:
+    """Use the k-th printed value of x, y or the learning rate."""
+    s = draft.options[key][min(k, len(draft.options[key]) - 1)][1]
+    if key == "lr":
+        draft.settings["learning_rate"] = s.value
+        draft.where[("learning_rate", ())] = s.where
+        return
+    if key == "y" and isinstance(s.value, str) and shape[0] > 1:
+        draft.given["y"] = s.value  # a class index
+        draft.where[("y", ())] = s.where
+        return
+    target = blank(shape)
+    fill(target, key, s, (), draft.where, False, [])
+    draft.given[key] = target
 
 
 def missing_givens(draft: Draft, depth: int, symbols: dict[str, str]) -> list[str]:
@@ -194,8 +239,8 @@ def missing_givens(draft: Draft, depth: int, symbols: dict[str, str]) -> list[st
         arr = draft.given.get(key)
         if key.startswith("b") and arr is None:
             continue  # a layer without a bias
-        if key == "y" and "_class_index" in draft.settings:
-            continue
+        if isinstance(arr, str):
+            continue  # y as a class index
         if arr is None:
             out.append(symbols.get(key, key))
             continue

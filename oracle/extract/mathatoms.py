@@ -11,6 +11,7 @@ from oracle.extract.mathtext import BOLD, MARKS, NUMBER, WORDS, WRAPS, Num, Op, 
 if TYPE_CHECKING:
     from oracle.extract.mathtext import Node, _Parser
 
+LOSS_NAMES = {"J", "L", "E", "C"}
 FUNCTIONS = {"sigma", "f", "g", "phi", "varphi", "softmax", "relu", "ReLU", "tanh", "exp", "log", "ln", "act",
              "sigmoid", "logistic", "max"}
 _GREEK = {"delta", "sigma", "eta", "alpha", "theta", "phi", "varphi", "epsilon", "lambda", "mu", "beta", "gamma",
@@ -116,6 +117,11 @@ def _wrapped(text: str, bold: bool, p: _Parser | None = None) -> Node:
 def _name(p: _Parser, base: str, marks: tuple[str, ...] = ()) -> Node:
     """A name with its scripts and primes; a known function followed by '(' is a call."""
     prime = False
+    glued = re.fullmatch(r"([A-Za-z]+?)(\d+)", base)
+    if glued and p.peek()[1] != "_" and glued[1] not in ("e",):
+        base = glued[1]  # w5, W1, h1 written without '_'
+        p.toks.insert(p.i, ("ch", "_"))
+        p.toks.insert(p.i + 1, ("num", glued[2]))
     while p.peek()[1] == "'" or p.peek()[1] == "\\prime":
         p.take()
         prime = True
@@ -136,9 +142,28 @@ def _name(p: _Parser, base: str, marks: tuple[str, ...] = ()) -> Node:
     if base in FUNCTIONS and p.peek()[1] == "(":
         arg = _bracketed(p, "(", ")")
         return Op("call", (arg,), name=base + (f"_{sub}" if sub else ""), prime=prime)
+    if base in LOSS_NAMES and p.peek()[1] == "(":
+        _bracketed(p, "(", ")")  # J(W, b), L(y, y_hat): the loss of its arguments
+    at = _element_index(p)
     if base.startswith("d") and len(base) > 1 and p.peek()[1] == "/" and not sub:
         return Op("d", (Sym(base[1:], sub, sup, marks, prime),))
-    return Sym(base, sub, sup, marks, prime)
+    return Sym(base, sub, sup, marks, prime, at)
+
+
+def _element_index(p: _Parser) -> tuple[int, ...]:
+    """[0], [0, 1] or [0][1] right after a name: a 0-based element, as numpy-style notes write."""
+    at: list[int] = []
+    while p.peek()[1] == "[":
+        j, items = p.i + 1, []
+        while j < len(p.toks) and p.toks[j][1] != "]":
+            items.append(p.toks[j])
+            j += 1
+        values = [v for k, v in items if v != ","]
+        if j >= len(p.toks) or not values or any(not v.isdigit() for v in values) or len(values) > 2:
+            break
+        at += [int(v) for v in values]
+        p.i = j + 1
+    return tuple(at)
 
 
 def _is_name_sup(p: _Parser) -> bool:
@@ -156,7 +181,7 @@ def _is_name_sup(p: _Parser) -> bool:
             break
         if not (depth == 1 and value == "{"):
             parts.append(value)
-    text = "".join(parts)
+    text = re.sub(r"\\(?:text|mathrm|textrm|mbox)\{([^{}]*)\}", r"\1", "".join(parts))
     return bool(_SUP_NAME.match(text)) and not NUMBER.fullmatch(text)
 
 
@@ -178,7 +203,7 @@ def _scripts(p: _Parser | None, node: Node) -> Node:
             prime = True
         else:
             break
-    return Sym(node.base, sub, sup, node.marks, prime)
+    return Sym(node.base, sub, sup, node.marks, prime, node.at or _element_index(p))
 
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 _UNICODE = {"−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "≈": "=", "≃": "=", "η": "\\eta ", "α": "\\alpha ",
             "δ": "\\delta ", "σ": "\\sigma ", "∂": "\\partial ", "Σ": "\\sum ", "∑": "\\sum ", "′": "'", "²": "^{2}",
             "½": "(1/2)", "ŷ": "\\hat{y}", "→": " \\to ", "←": "=", "⊙": "*", "∘": "*", "÷": "/", "\u00a0": " "}
-_DROP = re.compile(r"\\(?:left|right|[bB]igg?[lr]?|displaystyle|textstyle|limits|nonumber|quad|qquad|[,;:!> ])"
+_DROP = re.compile(r"\\(?:left|right|[bB]igg?[lr]?|displaystyle|textstyle|limits|nonumber|quad|qquad|therefore|because"
+                   r"|hence|thus|[,;:!> ])"
                    r"(?![a-zA-Z])|\\(?:label|tag)\{[^{}]*\}|\\(?:color)\{[^{}]*\}")
 _EQUALS = re.compile(r"\\approx|\\simeq|\\equiv|\\leftarrow|\\gets|:=|\\coloneqq|\\Rightarrow|\\implies")
 _TIMES = re.compile(r"\\times|\\cdot|\\ast|\\odot|\\circ|\\otimes")
@@ -42,6 +43,7 @@ class Sym:
     sup: str = ""
     marks: tuple[str, ...] = ()
     prime: bool = False
+    at: tuple[int, ...] = ()  # a 0-based element written after the name: z_1[0], W[0][1]
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ def normalize(text: str) -> str:
     for k, v in _UNICODE.items():
         text = text.replace(k, v)
     text = _MATRIX.sub(_matrix, text).replace("&", " ")
+    text = re.sub(r"\\\|(.*?)\\\||\\[lr]Vert|\\[lr]vert", lambda m: f"({m.group(1)})" if m.group(1) is not None
+                  else "|", text)  # |t - o|^2 and ||t - o||^2 as (t - o)^2
     text = _DROP.sub(" ", text)
     text = _EQUALS.sub("=", text)
     return _TIMES.sub("*", text)
@@ -118,7 +122,7 @@ class UnreadableError(Exception):
     pass
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<num>" + NUMBER.pattern + r")|(?P<cmd>\\[a-zA-Z]+|\\[{}|_%])|(?P<word>[a-zA-Z]+)"
+_TOKEN = re.compile(r"\s*(?:(?P<num>" + NUMBER.pattern + r")|(?P<cmd>\\[a-zA-Z]+|\\[{}|_%])|(?P<word>[a-zA-Z]+\d*)"
                     r"|(?P<ch>\S))")
 
 

@@ -42,16 +42,18 @@ def _shape(value: object) -> tuple[int, ...]:
 def layer_sizes(r: Reading, depth: int, in_out: bool | None) -> tuple[list[int | None], bool, bool]:
     """n_0..n_L from every printed vector and matrix (and the largest unit index where none
     says), the layout, and whether the layout was a free choice (square matrices only)."""
-    lengths: dict[int, set[int]] = {}
+    lengths: dict[int, list[int]] = {}
     lower: dict[int, int] = {}
     mats: list[tuple[int, tuple[int, ...]]] = []
     for s in r.givens + r.claims + r.bindings:
         layer = {"x": 0, "y": depth}.get(s.ref.prop, s.ref.layer)
         shape = _shape(s.value)
+        if len(shape) == 2 and 1 in shape and s.ref.prop not in ("W", "dW", "W_new"):
+            shape = (max(shape),)  # a row or a column vector
         if s.ref.prop in ("W", "dW", "W_new") and not s.ref.index and len(shape) == 2 and layer is not None:
             mats.append((layer, shape))
         elif layer is not None and not s.ref.index and len(shape) == 1 and s.ref.prop not in ("W", "dW", "W_new"):
-            lengths.setdefault(layer, set()).add(shape[0])
+            lengths.setdefault(layer, []).append(shape[0])
         elif layer is not None and s.ref.index and s.ref.index[0] is not None and s.ref.prop not in (
                 "W", "dW", "W_new", "L_terms", "lr"):
             lower[layer] = max(lower.get(layer, 0), s.ref.index[0] + 1)
@@ -61,12 +63,19 @@ def layer_sizes(r: Reading, depth: int, in_out: bool | None) -> tuple[list[int |
         fits = options[:1]
     chosen = fits[0]
     sizes = _consistent(mats, lengths, depth, chosen) or {}
-    out = [sizes.get(l) or (max(lengths[l]) if lengths.get(l) else None) or lower.get(l) for l in range(depth + 1)]
+    out = [sizes.get(l) or (_most_common(lengths[l]) if lengths.get(l) else None) or lower.get(l)
+           for l in range(depth + 1)]
     return out, chosen, len(fits) > 1 and bool(mats)
 
 
-def _consistent(mats: list, lengths: dict[int, set[int]], depth: int, in_out: bool) -> dict[int, int] | None:
-    sizes: dict[int, set[int]] = {k: set(v) for k, v in lengths.items()}
+def _most_common(values: list[int]) -> int:
+    return max(dict.fromkeys(values), key=values.count)  # ties: the first printed
+
+
+def _consistent(mats: list, lengths: dict[int, list[int]], depth: int, in_out: bool) -> dict[int, int] | None:
+    """Each layer's size, when the weight matrices agree with each other and with the size most
+    of the layer's vectors have (an illustration with other sizes does not decide)."""
+    sizes: dict[int, set[int]] = {k: {_most_common(v)} for k, v in lengths.items()}
     for layer, (rows, cols) in mats:
         n_l, n_prev = (cols, rows) if in_out else (rows, cols)
         sizes.setdefault(layer, set()).add(n_l)

@@ -17,6 +17,9 @@ from oracle.extract.sources import Formula
 from oracle.extract.symbols import Notation, Ref, recognise
 
 
+_INDEX_LETTERS = ("i", "j", "k", "l", "m", "n", "N", "epoch", "step", "t")
+
+
 @dataclass
 class Statement:
     """One formula that states a value: the place, the value as printed (a str, or nested lists
@@ -112,16 +115,25 @@ def read(formulas: list[Formula], notation: Notation) -> Reading:
     """The first pass: every formula's statement, bindings and symbolic sums."""
     r = Reading()
     definitions: dict[Ref, Node] = {}  # the last symbolic right-hand side of each name
+    updated: set[tuple[str, int | None]] = set()  # W_1 := W_1 - eta dJ/dW_1: W_1 printed after it is the new W_1
     for f in formulas:
         segs = parse(f.text)
         if len(segs) < 2:
             continue
         ref = recognise(segs[0], notation)
+        if ref is not None and ref.given and ref.prop in ("W", "b") and ref.layer is not None:
+            if (ref.prop, ref.layer) in updated:
+                ref = Ref(False, ref.prop + "_new", ref.layer, ref.index, ref.term, ref.weight_number)
+            elif _is_update_rule(segs[1], ref, notation):
+                updated.add((ref.prop, ref.layer))
         _bind(r, segs, ref, definitions, f, notation)
         at = _result_index(segs)
         if at is None:
             continue
         value = literal(segs[at])
+        if ref is None and isinstance(segs[0], Sym) and (
+                (segs[0].base in _INDEX_LETTERS and not segs[0].sub) or segs[0].sub in _INDEX_LETTERS):
+            continue  # l = 1, m = 1, y_i = 1: an index, a count or a general formula, not a printed value
         if ref is None:
             r.not_placed.append((f.where, f.text, f"'{plain(segs[0])}' is not a name this reader knows"))
             continue
@@ -131,6 +143,21 @@ def read(formulas: list[Formula], notation: Notation) -> Reading:
         terms = _sum_terms(segs[at - 1]) if at >= 2 else None
         (r.givens if ref.given else r.claims).append(Statement(ref, value, f.where, f.text, terms))
     return r
+
+
+def _is_update_rule(rhs: Node, ref: Ref, notation: Notation) -> bool:
+    """W_1 - eta dJ/dW_1: the right-hand side names the parameter itself and its gradient."""
+    nodes = list(_nodes(rhs))
+    names = [recognise(n, notation) for n in nodes if isinstance(n, Sym) or (isinstance(n, Op) and n.kind == "deriv")]
+    return any(x is not None and x.given and (x.prop, x.layer) == (ref.prop, ref.layer) for x in names) and any(
+        x is not None and x.prop == "d" + ref.prop and x.layer == ref.layer for x in names)
+
+
+def _nodes(node: Node):
+    yield node
+    if isinstance(node, Op):
+        for a in node.args:
+            yield from _nodes(a)
 
 
 def _bind(r: Reading, segs: list[Node], ref: Ref | None, definitions: dict, f: Formula,

@@ -86,8 +86,9 @@ def markdown_formulas(text: str) -> list[Formula]:
 
 def _pieces(body: str, line: int, display: bool) -> list[Formula]:
     """An aligned display's rows (split at \\\\ outside matrices) as formulas of their own."""
+    body = re.sub(r"\\(?:begin|end)\{(?:" + _ENVIRONMENTS + r")\*?\}", lambda m: " " * len(m.group(0)), body)
     depth, start, rows = 0, 0, []
-    for m in re.finditer(r"\\begin\{|\\end\{|\\\\", body):
+    for m in re.finditer(r"\\begin\{|\\end\{|\\\\|\\q?quad\b|\\text\{\s*and\s*\}", body):
         if m.group(0) == "\\begin{":
             depth += 1
         elif m.group(0) == "\\end{":
@@ -96,6 +97,13 @@ def _pieces(body: str, line: int, display: bool) -> list[Formula]:
             rows.append((start, body[start:m.start()]))
             start = m.end()
     rows.append((start, body[start:]))
+    merged: list[tuple[int, str]] = []
+    for s, r in rows:  # an aligned chain: '&= 0.15 * 0.05 + ...' continues the row above it
+        if merged and re.match(r"\s*&?\s*(?:=|\\approx)", r):
+            merged[-1] = (merged[-1][0], merged[-1][1] + " " + r)
+        elif r.strip():
+            merged.append((s, r))
+    rows = merged
     if len(rows) == 2 and "=" not in body.replace("\\\\", ""):  # 'dL/dW^(2) \\ [-0.023, -0.023]': a label over a value
         rows = [(0, rows[0][1] + " = " + rows[1][1])]
     return [Formula(r.strip(), line + body.count("\n", 0, s), f"line {line + body.count(chr(10), 0, s)}",

@@ -22,6 +22,8 @@ _NEW = re.compile(r"^(?:\+|\*|'|new|\\text\{new\}|\\prime|\\mathrm\{new\}|\\text
 _LAYER = re.compile(r"^\{?[(\[]\s*(\d+)\s*[)\]]\}?(.*)$")
 _UNIT = re.compile(r"^\{?([a-zA-Z]*?)_?\{?(\d+)\}?\}?$")
 _PAIR = re.compile(r"^\{?(\d)(\d)\}?$|^\{?(\d+),(\d+)\}?$")
+ACTIVATION_CALLS = ("sigma", "f", "g", "phi", "varphi", "act", "relu", "ReLU", "tanh", "softmax", "sigmoid",
+                    "logistic")
 UNIT_LETTERS = {"i": 0, "x": 0, "h": 1, "o": -1, "y": -1}  # i1: input 1, h1: hidden unit 1, o1: output 1
 
 
@@ -117,8 +119,7 @@ def recognise(node: Node, notation: Notation) -> Ref | None:
         return None
     if isinstance(node, Op) and node.kind == "deriv":
         return _derivative(node.args[0], node.args[1], notation)
-    if isinstance(node, Op) and node.kind == "call" and node.name.split("_")[0] in ("sigma", "f", "g", "phi",
-                                                                                    "varphi", "act"):
+    if isinstance(node, Op) and node.kind == "call" and node.name.split("_")[0] in ACTIVATION_CALLS:
         target = recognise(node.args[0], notation) if node.args else None
         if target is None or target.given or target.prop != "z":
             return None
@@ -136,7 +137,29 @@ def _row_note(node: Node) -> int | None:
 
 
 def _symbol(sym: Sym, notation: Notation) -> Ref | None:
+    """A name, with an element written after it (z_1[0]: layer 1 by its subscript, element 0)."""
+    if not sym.at:
+        return _named(sym, notation)
+    at, sub = sym.at, _unwrap(sym.sub)
+    layered = notation.canonical(sym.base.lstrip("d") or sym.base)[0] in ("z", "a", "W", "b", "delta")
+    if not sub and len(at) == 1 and layered and not _layer_of(sym)[0]:  # Z[1], W[2]: the layer, written inline
+        return _named(Sym(sym.base, "", f"({at[0]})" + sym.sup, sym.marks, sym.prime), notation)
+    if re.fullmatch(r"\d+", sub) and not _layer_of(sym)[0]:
+        sym = Sym(sym.base, "", f"({sub})" + sym.sup, sym.marks, sym.prime)
+    ref = _named(Sym(sym.base, sym.sub, sym.sup, sym.marks, sym.prime), notation)
+    if ref is None or ref.index or ref.weight_number is not None:
+        return None
+    return Ref(ref.given, ref.prop, ref.layer, at, ref.term)
+
+
+def _named(sym: Sym, notation: Notation) -> Ref | None:
+    if _unwrap(sym.sup) in ("T", "\\top", "\\intercal", "\\mathsf{T}"):
+        return None  # a transpose: printed in another shape
     canon, fixed_layer = notation.canonical(sym.base)
+    if not canon and len(sym.base) > 1 and sym.base[0] == "d" and notation.canonical(sym.base[1:])[0] in (
+            "z", "a", "W", "b"):  # dz_2, dW_1, db_1: the gradient of the loss (numpy-style notes)
+        inner = _named(Sym(sym.base[1:], sym.sub, sym.sup, sym.marks, sym.prime), notation)
+        return _dl(inner) if inner is not None else None
     if "hat" in sym.marks and canon == "y":
         canon, fixed_layer = "a", notation.depth
     if not canon or canon == "sigma":

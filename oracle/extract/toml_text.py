@@ -24,6 +24,11 @@ def number(text: str) -> str:
     return out if _TOML_NUMBER.match(out) else format(float(d), "r")
 
 
+def _line(text: str) -> str:
+    """Text for a one-line comment."""
+    return " ".join(str(text).split())
+
+
 def _quote(text: str | None) -> str:
     return json.dumps("?" if text is None else text)
 
@@ -52,8 +57,8 @@ def toml_text(draft: Draft) -> str:
     head = [f"# Drafted by manual-bp extract from {draft.source}: {draft.placed()} printed numbers placed, "
             f"{len(draft.not_placed)} not placed, {draft.restated} restatements left out.",
             "# Each comment gives the line (or notebook cell and line) a number was read from."]
-    head += [f"# Read: {note}" for note in draft.notes]
-    head += [f"# Not placed: {where}: {why}: {formula[:120]}" for where, formula, why in draft.not_placed]
+    head += [f"# Read: {_line(note)}" for note in draft.notes]
+    head += [f"# Not placed: {where}: {_line(why)}: {_line(formula)[:120]}" for where, formula, why in draft.not_placed]
     s = draft.settings
     net = [f"activations = {json.dumps(s['activations'])}", f"loss = {json.dumps(s['loss'])}"]
     if s.get("learning_rate") is not None:
