@@ -10,6 +10,7 @@ that fails, fills the disk or is interrupted leaves the previous files as they w
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -111,13 +112,24 @@ def commit(staged: Sequence[Path], targets: Sequence[Path]) -> None:
 
 def write_files(folder: Path, texts: Mapping[str, str]) -> list[Path]:
     """Write each text to ``folder / name``, all complete or none changed; creates the folder."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    targets = [folder / name for name in texts]
+    return write_paths({Path(folder) / name: text for name, text in texts.items()})
+
+
+def write_paths(texts: Mapping[Path, str]) -> list[Path]:
+    """Write each text to its path (folders created as needed), all complete or none changed.
+    Two outputs of one run that would overwrite each other (a --json FILE that is the --out
+    folder) raise IsADirectoryError before anything is written."""
+    targets = [Path(p) for p in texts]
+    for t in targets:
+        if t.is_dir() or any(t.resolve() in o.resolve().parents for o in targets):
+            raise IsADirectoryError(errno.EISDIR, "it is a directory (or another output's folder), not a file",
+                                    str(t))
+    for folder in dict.fromkeys(t.parent for t in targets):
+        folder.mkdir(parents=True, exist_ok=True)
     staged: list[Path] = []
     try:
         for target, text in zip(targets, texts.values(), strict=True):
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             staged.append(Path(tmp))
             os.fchmod(fd, _file_mode())  # mkstemp makes it private (0o600); the output is a normal file
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:

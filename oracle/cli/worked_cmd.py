@@ -57,11 +57,21 @@ def run_check(args: argparse.Namespace) -> int:
                              "not to a worked-example file")
         result = judge(_example(args), with_torch=args.torch)
     print(result.terminal())
+    texts = {}
+    if args.out and args.json and Path(args.json).resolve() in (Path(args.out).resolve(), *(
+            (Path(args.out) / name).resolve() for name in result.files())):
+        raise InputError(f"--json: {str(args.json)!r} is the --out folder or one of its reports; give the JSON "
+                         "file a path of its own")
     if args.out:
-        for path in writing("--out", args.out, lambda: result.write(args.out)):
-            print(f"wrote {path}")
+        texts.update({Path(args.out) / name: text for name, text in result.files().items()})
     if args.json:
-        print(f"wrote {write_output('--json', args.json, result.json())}")
+        texts[Path(args.json)] = result.json()
+    if texts:
+        from oracle.files import write_paths
+
+        option = "--out" if args.out else "--json"
+        for path in writing(option, args.out or args.json, lambda: write_paths(texts)):
+            print(f"wrote {path}")
     return result.exit_code
 
 

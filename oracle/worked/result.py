@@ -221,7 +221,11 @@ class Judgement:
                 for r in self.rows]
         return csv_text(COLUMNS, rows)
 
+    def files(self, stem: str | None = None) -> dict[str, str]:
+        """The report files by name: check_<name>.csv and check_<name>.md."""
+        stem = stem or f"check_{self.example.name}"
+        return {f"{stem}.csv": self.csv(), f"{stem}.md": self.markdown()}
+
     def write(self, out: str | Path, stem: str | None = None) -> list[Path]:
         """Write check_<name>.csv and check_<name>.md into ``out``, each complete or not at all."""
-        stem = stem or f"check_{self.example.name}"
-        return write_files(Path(out), {f"{stem}.csv": self.csv(), f"{stem}.md": self.markdown()})
+        return write_files(Path(out), self.files(stem))

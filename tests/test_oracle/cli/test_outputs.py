@@ -188,4 +188,19 @@ def test_no_command_is_one_line_naming_the_commands(capsys):
     assert main([]) == 2
     err = capsys.readouterr().err
     assert err == ("manual-bp: error: a COMMAND is required, one of report, example, sweep, mutants, grade, check, "
-                   "solve (see manual-bp --help)\n")
+                   "solve, extract (see manual-bp --help)\n")
+
+
+@pytest.mark.parametrize("json_path", ["new/deeper", "adir", "adir/check_seed-2-2-1.csv"])
+def test_json_onto_the_out_folder_is_refused_before_anything_is_written(place, capsys, json_path):
+    # Found by the slow fuzz run: check --out D --json D wrote D's reports, then failed on the JSON.
+    out = "adir" if json_path.startswith("adir") else "new/deeper"
+    before = _snapshot(place)
+    assert main(["check", SEED, "--out", out, "--json", json_path]) == 2
+    assert "--json" in capsys.readouterr().err
+    assert _snapshot(place) == before and not (place / "new").exists()
+
+
+def test_check_writes_its_reports_and_its_json_together(place, capsys):
+    assert main(["check", SEED, "--out", "adir", "--json", "adir/check.json"]) == 0
+    assert {"check_seed-2-2-1.csv", "check_seed-2-2-1.md", "check.json"} <= {p.name for p in (place / "adir").iterdir()}
