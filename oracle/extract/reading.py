@@ -16,7 +16,6 @@ from oracle.extract.mathtext import Node, Num, Op, Other, Sym, parse, plain
 from oracle.extract.sources import Formula
 from oracle.extract.symbols import Notation, Ref, recognise
 
-
 _INDEX_LETTERS = ("i", "j", "k", "l", "m", "n", "N", "epoch", "step", "t")
 
 

@@ -118,7 +118,8 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (ref, dtype, eq, prop, layer), g in work.groupby(keys, sort=False):
         lo, hi = g["rtol"].min(), g["rtol"].max()
-        rtol = "-" if pd.isna(lo) else (f"{lo:.1e}" if lo == hi else f"{lo:.1e} .. {hi:.1e}")
+        lo_text, hi_text = ("-", "-") if pd.isna(lo) else (f"{lo:.1e}", f"{hi:.1e}")
+        rtol = lo_text if lo_text == hi_text else f"{lo_text} .. {hi_text}"  # equal as printed: one value
         rows.append({"reference": ref, "dtype": dtype, "equation": eq, "property": prop,
                      "layer": None if prop == "L" else int(layer),
                      "symbol": notation.symbol(prop, None if prop == "L" else int(layer)),
