@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 from manual_bp.errors import InputError
 from oracle.extract.draft import Draft, missing_givens, put_claims, put_givens
 from oracle.extract.mathtext import Node, Op, Sym, parse
@@ -69,6 +71,8 @@ def extract_text(text: str, name: str, options: dict[str, str] | None = None) ->
                          f"{' ...' if len(missing) > 8 else ''}; give them in its front matter or with --given "
                          "(e.g. --given 'w_3 = 0.25; w_4 = 0.30')")
     put_claims(r, lay, draft)
+    if draft.settings.get("learning_rate") is None:
+        _without_updates(draft)
     draft.not_placed += r.not_placed
     draft.notes += lay.notes
     draft.layout_open = free
@@ -78,6 +82,19 @@ def extract_text(text: str, name: str, options: dict[str, str] | None = None) ->
     if not draft.claims:
         raise InputError(f"{name}: no printed value of a quantity was found ({len(formulas)} formulas read)")
     return draft
+
+
+def _without_updates(draft: Draft) -> None:
+    """Updated values need the learning rate; without it they are listed, not placed."""
+    from oracle import notation as names
+
+    for key in [k for k in draft.claims if names.parse_key(k)[0] in ("W_new", "b_new", "L_new", "a_new")]:
+        for idx in np.ndindex(draft.claims[key].shape):
+            if draft.claims[key][idx] is not None:
+                draft.not_placed.append((draft.where.pop((key, idx), "?"), f"{key} = {draft.claims[key][idx]}",
+                                         "an updated value, but the document gives no learning rate (say it "
+                                         "with --set learning_rate=...)"))
+        del draft.claims[key]
 
 
 def _first_markdown(text: str) -> str:
@@ -101,11 +118,13 @@ def _prose(text: str, name: str) -> str:
 def _title(prose: str, name: str) -> str:
     """The first heading outside code blocks, else the first line of text."""
     prose = re.sub(r"^(\s*)(```|~~~).*?^\1\2[^\n]*$", "", prose, flags=re.S | re.M)
+    prose = re.sub(r"\A\s*---\s*\n.*?\n---\s*\n", "", prose, flags=re.S)  # the front matter
     m = re.search(r"^#{1,3}\s+(.+?)\s*$|\\title\{([^}]*)\}", prose, re.M)
     if m:
         return (m.group(1) or m.group(2)).strip()
-    first = next((line.strip() for line in prose.splitlines() if line.strip() and not line.startswith("---")), "")
-    return first[:100] if first and not first.startswith("{") else name
+    first = next((line.strip() for line in prose.splitlines() if line.strip()
+                  and not line.lstrip().startswith(("---", "$", "\\", "%", "<", "{", "!", "|"))), "")
+    return first[:100] if first else name
 
 
 def _walk(node: Node):

@@ -43,8 +43,17 @@ class Reading:
     restated: int = 0
 
 
+def _annotated(node: Node) -> Node:
+    """A value with a note after it, '0.711 \\text{(rounded)}', as the value."""
+    if isinstance(node, Op) and node.kind == "mul" and len(node.args) >= 2 and all(
+            isinstance(a, Op) and a.kind == "word" for a in node.args[1:]):
+        return node.args[0]
+    return node
+
+
 def literal(node: Node) -> object | None:
     """A printed number, vector or matrix as str / nested lists of str; None for anything else."""
+    node = _annotated(node)
     if isinstance(node, Num):
         return node.text
     if isinstance(node, Op) and node.kind == "neg" and isinstance(node.args[0], Num):
@@ -61,7 +70,7 @@ def literal(node: Node) -> object | None:
 def _result_index(segs: list[Node]) -> int | None:
     """Which segment is the printed result: a bold or boxed number, else the last one when it is
     a number, vector or matrix."""
-    bold = [i for i, s in enumerate(segs) if isinstance(s, Num) and s.bold and i > 0]
+    bold = [i for i, s in enumerate(segs) if isinstance(_annotated(s), Num) and _annotated(s).bold and i > 0]
     if bold:
         return bold[-1]
     return len(segs) - 1 if len(segs) > 1 and literal(segs[-1]) is not None else None

@@ -85,29 +85,32 @@ def markdown_formulas(text: str) -> list[Formula]:
 
 
 def _pieces(body: str, line: int, display: bool) -> list[Formula]:
-    """An aligned display's rows (split at \\\\ outside matrices) as formulas of their own."""
+    """A display's equations: its rows (split at \\\\ outside matrices), each row's aligned
+    columns (a &= b & c &= d is two), a row starting '&= ...' continuing the one above it, and
+    equations set side by side with \\quad."""
     body = re.sub(r"\\(?:begin|end)\{(?:" + _ENVIRONMENTS + r")\*?\}", lambda m: " " * len(m.group(0)), body)
-    depth, start, rows = 0, 0, []
-    for m in re.finditer(r"\\begin\{|\\end\{|\\\\|\\q?quad\b|\\text\{\s*and\s*\}", body):
-        if m.group(0) == "\\begin{":
-            depth += 1
-        elif m.group(0) == "\\end{":
-            depth -= 1
+    depth, start, parts = 0, 0, []  # (offset, text, what ends it)
+    for m in re.finditer(r"\\begin\{|\\end\{|\\\\|&|\\q?quad\b|\\text\{\s*and\s*\}", body):
+        token = m.group(0)
+        if token in ("\\begin{", "\\end{"):
+            depth += 1 if token == "\\begin{" else -1
         elif depth == 0:
-            rows.append((start, body[start:m.start()]))
+            parts.append((start, body[start:m.start()], token))
             start = m.end()
-    rows.append((start, body[start:]))
-    merged: list[tuple[int, str]] = []
-    for s, r in rows:  # an aligned chain: '&= 0.15 * 0.05 + ...' continues the row above it
-        if merged and re.match(r"\s*&?\s*(?:=|\\approx)", r):
-            merged[-1] = (merged[-1][0], merged[-1][1] + " " + r)
-        elif r.strip():
-            merged.append((s, r))
-    rows = merged
-    if len(rows) == 2 and "=" not in body.replace("\\\\", ""):  # 'dL/dW^(2) \\ [-0.023, -0.023]': a label over a value
-        rows = [(0, rows[0][1] + " = " + rows[1][1])]
-    return [Formula(r.strip(), line + body.count("\n", 0, s), f"line {line + body.count(chr(10), 0, s)}",
-                    display) for s, r in rows if r.strip()]
+    parts.append((start, body[start:], "\\\\"))
+    equations: list[list] = []  # [offset, text]
+    for offset, text, _ in parts:
+        if equations and re.match(r"\s*(?:=|\\approx)", text):
+            equations[-1][1] += " " + text  # '&= 0.15 * 0.05 + ...' continues the equation before it
+        elif text.strip():
+            equations.append([offset, text])
+    if len(equations) == 2 and "=" not in body:  # 'dL/dW^(2) \\ [-0.023, -0.023]': a label over a value
+        equations = [[0, equations[0][1] + " = " + equations[1][1]]]
+    out = []
+    for offset, text in equations:
+        at = line + body.count("\n", 0, offset + len(text) - len(text.lstrip()))  # where its first character is
+        out.append(Formula(" ".join(text.split()).rstrip(",.;:").strip(), at, f"line {at}", display))
+    return out
 
 
 def _plain_equations(text: str, taken: list[tuple[int, int]]) -> list[Formula]:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from oracle.extract.mathtext import Node, Op, Sym
 
 CANONICAL = ("z", "a", "L", "y", "yhat", "x", "W", "b", "delta", "lr", "sigma")
-BUILT_IN = {"z": "z", "net": "z", "a": "a", "out": "a", "L": "L", "E": "L", "J": "L", "C": "L", "Loss": "L",
-            "loss": "L", "Error": "L", "Cost": "L", "y": "y", "t": "y", "target": "y", "x": "x", "i": "x",
-            "input": "x", "W": "W", "w": "W", "b": "b", "delta": "delta", "eta": "lr", "alpha": "lr", "lr": "lr",
-            "sigma": "sigma"}
+BUILT_IN = {"z": "z", "net": "z", "Z": "z", "a": "a", "out": "a", "A": "a", "L": "L", "E": "L", "J": "L", "C": "L",
+            "Loss": "L", "loss": "L", "Error": "L", "Cost": "L", "y": "y", "t": "y", "target": "y", "x": "x",
+            "i": "x", "input": "x", "W": "W", "w": "W", "b": "b", "delta": "delta", "eta": "lr", "alpha": "lr",
+            "lr": "lr", "sigma": "sigma"}
 _NEW = re.compile(r"^(?:\+|\*|'|new|\\text\{new\}|\\prime|\\mathrm\{new\}|\\textrm\{new\}|updated|\\text\{updated\})$")
 _LAYER = re.compile(r"^\{?[(\[]\s*(\d+)\s*[)\]]\}?(.*)$")
 _UNIT = re.compile(r"^\{?([a-zA-Z]*?)_?\{?(\d+)\}?\}?$")

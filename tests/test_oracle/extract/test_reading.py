@@ -1,0 +1,109 @@
+"""The pieces of the extractor, one formula at a time: where formulas are found, how a formula
+is split into its steps, what each name denotes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oracle.extract.mathtext import Num, parse
+from oracle.extract.reading import read
+from oracle.extract.sources import markdown_formulas, read_document
+from oracle.extract.symbols import Notation, Ref, parse_aliases, recognise
+
+DEPTH2 = Notation(depth=2)
+
+
+def ref(text: str, notation: Notation = DEPTH2) -> Ref | None:
+    return recognise(parse(text + " = 1")[0], notation)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("z_1^{(1)}", Ref(False, "z", 1, (0,))),
+    ("\\mathbf{a}^{(1)}", Ref(False, "a", 1, ())),
+    ("\\hat{y}", Ref(False, "a", 2, ())),
+    ("\\sigma'(z_2^{(1)})", Ref(False, "sigma_prime", 1, (1,))),
+    ("\\partial L / \\partial z^{(2)}", Ref(False, "delta", 2, ())),
+    ("\\frac{\\partial L}{\\partial w_{12}^{(1)}}", Ref(False, "dW", 1, (0, 1))),
+    ("\\partial L / \\partial w_2^{(2)}", Ref(False, "dW", 2, (None, 1))),  # a one-row W^(2): placed later
+    ("W^{(2)}_{\\text{new}}", Ref(False, "W_new", 2, ())),
+    ("W'^{(1)}", Ref(False, "W_new", 1, ())),
+    ("\\text{Loss}", Ref(False, "L")),
+    ("\\alpha", Ref(True, "lr")),
+    ("net_{h1}", Ref(False, "z", 1, (0,))),
+    ("out_{o2}", Ref(False, "a", 2, (1,))),
+    ("E_{total}", Ref(False, "L")),
+    ("E_{o1}", Ref(False, "L_terms", None, (0,))),
+    ("\\frac{\\partial E_{o2}}{\\partial out_{h1}}", Ref(False, "dL_da_terms", 1, (0, 1))),
+    ("\\frac{\\partial out_{h1}}{\\partial net_{h1}}", Ref(False, "sigma_prime", 1, (0,))),
+    ("w_5^{+}", Ref(False, "W_new", None, (), weight_number=5)),
+    ("target_{o1}", Ref(True, "y", None, (0,))),
+    ("i_2", Ref(True, "x", None, (1,))),
+    ("Z[1]", Ref(False, "z", 1, ())),  # a layer written inline (Z[l], A[l])
+])
+def test_names_in_the_documents_notation_and_the_blog_notation(text, expected):
+    assert ref(text) == expected
+
+
+@pytest.mark.parametrize("text", ["W_2^T", "\\sigma(0.9)", "z_1", "y_i", "\\frac{\\partial net_{o1}}{\\partial w_5}"])
+def test_names_it_cannot_place_are_not_guessed(text):
+    found = ref(text)
+    assert found is None or found.prop == "restated"
+
+
+def test_numpy_style_names_with_layers_as_subscripts():
+    layers = Notation(depth=2, layer_subscripts=True)
+    assert ref("z_1[0]", layers) == Ref(False, "z", 1, (0,))
+    assert ref("dW_2", layers) == Ref(False, "dW", 2, ())
+    assert ref("f'_2(z_2)", layers) == Ref(False, "sigma_prime", 2, ())
+    assert ref("a_0", layers) == Ref(True, "x")
+
+
+def test_a_mapping_names_the_documents_own_symbols():
+    notation = Notation(parse_aliases("s=z, h=a, cost=L", "notation"), depth=2)
+    assert ref("s_2^{(1)}", notation) == Ref(False, "z", 1, (1,))
+    assert ref("\\frac{\\partial cost}{\\partial h^{(1)}}", notation) == Ref(False, "dL_da", 1, ())
+    with pytest.raises(Exception, match="notation: expected name=symbol pairs"):
+        parse_aliases("s=zed", "notation")
+
+
+def test_a_chain_is_split_into_its_steps_and_the_result_is_the_last_or_the_bold_one():
+    segs = parse("z_1^{(1)} = 0.4(0.5) + 0.6(1.0) + 0.1 = 0.2 + 0.6 + 0.1 = \\mathbf{0.9}")
+    assert len(segs) == 4 and segs[-1] == Num("0.9", bold=True)
+    r = read(markdown_formulas("$$z_1^{(1)} = 0.4(0.5) + 0.6(1.0) + 0.1 = 0.2 + 0.6 + 0.1 = \\mathbf{0.9}$$"),
+             DEPTH2)
+    (claim,) = r.claims
+    assert (claim.value, claim.terms) == ("0.9", ["0.2", "0.6", "0.1"])
+    r = read(markdown_formulas("$\\sigma(0.9) \\approx \\boxed{0.711} \\text{ (rounded)}$"), DEPTH2)
+    assert r.claims == [] and r.not_placed  # a number it cannot name is listed, never dropped
+
+
+def test_a_step_binds_the_names_of_the_step_before_it_term_by_term():
+    text = ("$$net_{h1} = w_1 * i_1 + w_2 * i_2 + b_1 * 1$$\n\n"
+            "$$net_{h1} = 0.15 * 0.05 + 0.2 * 0.1 + 0.35 * 1 = 0.3775$$")
+    r = read(markdown_formulas(text), DEPTH2)
+    bound = {(s.ref.prop, s.ref.index, s.ref.weight_number): s.value for s in r.bindings}
+    assert bound == {("W", (), 1): "0.15", ("x", (0,), None): "0.05", ("W", (), 2): "0.2",
+                     ("x", (1,), None): "0.1", ("b", (), 0): "0.35"}
+
+
+def test_formulas_are_found_with_their_lines_and_code_is_skipped():
+    text = ("# Title\n\nInput: $x = [0.5, 1.0]$ and \\(y = 1\\)\n\n```python\nz = 0.9\n```\n"
+            "$$\n\\begin{aligned} a &= 0.7 \\\\ b &= 0.2 \\end{aligned}\n$$\n"
+            "![net_{h1} = 0.3775](https://s0.wp.com/latex.php?latex=net)\n\\[ L = 0.02 \\]\n`w = 3`\n")
+    found = [(f.line, f.text) for f in markdown_formulas(text)]
+    assert found == [(3, "x = [0.5, 1.0]"), (3, "y = 1"), (9, "a = 0.7"), (9, "b = 0.2"),
+                     (11, "net_{h1} = 0.3775"), (12, "L = 0.02")]
+
+
+def test_latex_comments_and_notebook_cells():
+    tex = read_document(Path("n.tex"), "% z = 5\n$z = 0.9$ % and 1\n")
+    assert [(f.line, f.text) for f in tex] == [(2, "z = 0.9")]
+    nb = json.dumps({"cells": [{"cell_type": "code", "source": ["x = 1\n"]},
+                               {"cell_type": "markdown", "source": ["Text\n", "$a = 0.5$\n"]}]})
+    (f,) = read_document(Path("n.ipynb"), nb)
+    assert (f.where, f.text) == ("cell 2, line 2", "a = 0.5")
+    with pytest.raises(Exception, match="not a Jupyter notebook"):
+        read_document(Path("n.ipynb"), "[1, 2]")
