@@ -177,7 +177,6 @@ def _depth(formulas: list[Formula], notation: Notation, name: str) -> int:
 def _settings(formulas: list[Formula], prose: str, r: Reading, notation: Notation, opts: dict[str, str]) -> dict:
     """Activations, loss, learning rate and conventions: the options first, then the formulas,
     then the prose."""
-    depth = notation.depth or 1
     acts = _activations(formulas, prose, notation, opts)
     loss = opts.get("loss") or _loss(formulas, notation) or loss_from_prose(prose)
     if loss is None:
@@ -190,7 +189,6 @@ def _settings(formulas: list[Formula], prose: str, r: Reading, notation: Notatio
         if key in opts:
             settings[key] = opts[key]
     settings["terms"] = opts.get("terms", "true").lower() not in ("false", "no", "0")
-    del depth
     return settings
 
 

@@ -117,7 +117,7 @@ def fill(target: np.ndarray, key: str, s: Statement, index: tuple[int, ...], whe
 
 def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
     """Every printed value at its claim key and element, with the terms of its sum."""
-    shared = {layer for layer, unit in lay.biases.values() if unit is None} | draft.settings.get("_shared", set())
+    shared = {layer for layer, unit in lay.biases.values() if unit is None}
     for s in r.claims:
         placed = place(lay, s)
         shape = claim_shape(placed[0], placed[1], lay.sizes, shared) if placed else None
@@ -137,11 +137,10 @@ def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
             continue
         if s.terms and len(index) <= 1 and draft.settings.get("terms", True):
             one = (0,) if not index and shape == (1,) else tuple(index)  # z^(2) of a one-unit layer
-            _put_terms(s, prop, layer, one, lay, draft, shared)
+            _put_terms(s, prop, layer, one, lay, draft)
 
 
-def _put_terms(s: Statement, prop: str, layer: int | None, index: tuple, lay: Layout, draft: Draft,
-               shared: set[int]) -> None:
+def _put_terms(s: Statement, prop: str, layer: int | None, index: tuple, lay: Layout, draft: Draft) -> None:
     """0.2 + 0.6 + 0.1 = 0.9: the printed terms of z's sum (W_ij a_j, then b_i), of L's (one per
     output) or of a hidden dL/da's (one per unit of the next layer)."""
     n = len(s.terms or [])

@@ -62,8 +62,6 @@ def _command(p: _Parser, name: str) -> Node:
         num, den = _sub_expr(p), _sub_expr(p)
         if isinstance(num, Op) and num.kind == "d" and isinstance(den, Op) and den.kind == "d":
             return Op("deriv", (num.args[0], den.args[0]))
-        if num == Num("1") and isinstance(den, Op) and den.kind == "add":
-            return Op("div", (num, den))
         return Op("div", (num, den))
     if name in ("partial", "nabla") or (name == "mathrm" and p.peek()[1] == "{" and p.toks[p.i + 1][1] == "d"):
         if name == "mathrm":
@@ -122,23 +120,7 @@ def _name(p: _Parser, base: str, marks: tuple[str, ...] = ()) -> Node:
         base = glued[1]  # w5, W1, h1 written without '_'
         p.toks.insert(p.i, ("ch", "_"))
         p.toks.insert(p.i + 1, ("num", glued[2]))
-    while p.peek()[1] == "'" or p.peek()[1] == "\\prime":
-        p.take()
-        prime = True
-    sub = sup = ""
-    for _ in range(3):
-        tok = p.peek()[1]
-        if tok == "_" and not sub:
-            p.take()
-            sub = p.group().replace(" ", "")
-        elif tok == "^" and not sup and _is_name_sup(p):
-            p.take()
-            sup = p.group().replace(" ", "")
-        elif tok == "'" or tok == "\\prime":
-            p.take()
-            prime = True
-        else:
-            break
+    sub, sup, prime = _read_scripts(p, "", "", prime)
     if base in FUNCTIONS and p.peek()[1] == "(":
         arg = _bracketed(p, "(", ")")
         return Op("call", (arg,), name=base + (f"_{sub}" if sub else ""), prime=prime)
@@ -185,12 +167,10 @@ def _is_name_sup(p: _Parser) -> bool:
     return bool(_SUP_NAME.match(text)) and not NUMBER.fullmatch(text)
 
 
-def _scripts(p: _Parser | None, node: Node) -> Node:
-    """A group followed by '^{(l)}' or a prime is still the group (\\mathbf{W}^{(1)} is W^(1))."""
-    if p is None or not isinstance(node, Sym):
-        return node
-    sub, sup, prime = node.sub, node.sup, node.prime
-    for _ in range(3):
+def _read_scripts(p: _Parser, sub: str, sup: str, prime: bool) -> tuple[str, str, bool]:
+    """A name's subscript, its superscript when it is part of the name (a layer, +, new), and
+    its primes, in any order: w_5^{+}, W'^{(2)}, f'_2."""
+    for _ in range(4):
         tok = p.peek()[1]
         if tok == "_" and not sub:
             p.take()
@@ -203,6 +183,14 @@ def _scripts(p: _Parser | None, node: Node) -> Node:
             prime = True
         else:
             break
+    return sub, sup, prime
+
+
+def _scripts(p: _Parser | None, node: Node) -> Node:
+    """A group followed by '^{(l)}' or a prime is still the group (\\mathbf{W}^{(1)} is W^(1))."""
+    if p is None or not isinstance(node, Sym):
+        return node
+    sub, sup, prime = _read_scripts(p, node.sub, node.sup, node.prime)
     return Sym(node.base, sub, sup, node.marks, prime, node.at or _element_index(p))
 
 
