@@ -193,18 +193,26 @@ def _settings(formulas: list[Formula], prose: str, r: Reading, notation: Notatio
 
 
 def _activations(formulas: list[Formula], prose: str, notation: Notation, opts: dict[str, str]) -> list[str]:
+    """Each layer's activation: the options', else the one the formulas for its a^(l) write, those
+    with the example's numbers first (a general template above them may have fewer layers), else
+    the prose's."""
+    from oracle.extract.reading import has_number
+
     depth = notation.depth or 1
     if opts.get("activations"):
         names = re.split(r"[,\s]+", opts["activations"].strip())
         return names * depth if len(names) == 1 else names
-    found: dict[int, str] = {}
+    found: dict[int, tuple[bool, str]] = {}
     for f in formulas:
         segs = parse(f.text)
         ref = recognise(segs[0], notation) if len(segs) > 1 else None
-        if ref is not None and not ref.given and ref.prop == "a" and ref.layer and ref.layer not in found:
-            name = activation_in(f.text) or ("sigmoid" if re.search(r"\\sigma\s*\(", f.text) else None)
-            if name:
-                found[ref.layer] = name
+        if ref is None or ref.given or ref.prop != "a" or not ref.layer:
+            continue
+        numeric = any(has_number(s) for s in segs[1:])
+        name = activation_in(f.text) or ("sigmoid" if re.search(r"\\sigma\s*\(", f.text) else None)
+        if name and (ref.layer not in found or (numeric and not found[ref.layer][0])):
+            found[ref.layer] = (numeric, name)
+    found = {layer: name for layer, (_, name) in found.items()}
     per_layer, throughout = activations_from_prose(prose, depth)
     out = []
     for layer in range(1, depth + 1):

@@ -3,6 +3,7 @@ file's arrays, each remembering its line; then written as TOML with a comment pe
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -53,6 +54,8 @@ def claim_shape(prop: str, layer: int | None, sizes: list[int], shared: set[int]
         return (n, prev)
     if prop in ("db", "b_new"):
         return () if layer in shared else (n,)
+    if prop == "sum_exp_z":
+        return ()
     if prop == "z_terms":
         return (n, prev + 1)
     if prop == "dL_da_terms":
@@ -118,7 +121,14 @@ def fill(target: np.ndarray, key: str, s: Statement, index: tuple[int, ...], whe
 def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
     """Every printed value at its claim key and element, with the terms of its sum."""
     shared = {layer for layer, unit in lay.biases.values() if unit is None}
-    for s in r.claims:
+    exponentials = [s for s in r.claims if s.ref.exponent is not None]
+    sums = [s for s in r.claims if s.ref.prop == "sum_of"]
+    later = (_exponential(s, draft) for s in exponentials)  # lazily: once the z they refer to are placed
+    last = (_sum_of_exponentials(s, draft) for s in sums)  # and once the exponentials are
+    first = (s for s in r.claims if s.ref.exponent is None and s.ref.prop != "sum_of")
+    for s in itertools.chain(first, later, last):
+        if s is None:
+            continue
         placed = place(lay, s)
         shape = claim_shape(placed[0], placed[1], lay.sizes, shared) if placed else None
         if placed is None or shape is None or any(i is None for i in placed[2]):
@@ -127,6 +137,9 @@ def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
         prop, layer, index = placed
         if prop == "sigma_prime" and draft.settings["activations"][layer - 1] == "softmax":
             draft.not_placed.append((s.where, s.formula, "a softmax layer's sigma' is a Jacobian"))
+            continue
+        if prop == "exp_z" and draft.settings["activations"][layer - 1] != "softmax":
+            draft.not_placed.append((s.where, s.formula, "an exponential, but layer {layer} is not a softmax"))
             continue
         key = names.key(prop, layer)
         target = draft.claims.setdefault(key, blank(shape))
@@ -138,6 +151,36 @@ def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
         if s.terms and len(index) <= 1 and draft.settings.get("terms", True):
             one = (0,) if not index and shape == (1,) else tuple(index)  # z^(2) of a one-unit layer
             _put_terms(s, prop, layer, one, lay, draft)
+
+
+def _exponential(s: Statement, draft: Draft) -> Statement | None:
+    """e^{0.022} = 1.0222: the exponential of the one printed z of a softmax layer that is 0.022
+    (listed as not placed when no printed z, or more than one, is)."""
+    from oracle.extract.symbols import Ref
+
+    matches = [(int(key[1:]), idx) for key, arr in draft.claims.items() if names.parse_key(key)[0] == "z"
+               and draft.settings["activations"][int(key[1:]) - 1] == "softmax"
+               for idx in np.ndindex(arr.shape)
+               if arr[idx] is not None and Decimal(arr[idx]) == Decimal(s.ref.exponent)]
+    if len(matches) != 1:
+        why = "no printed z of a softmax layer is" if not matches else "several printed z are"
+        draft.not_placed.append((s.where, s.formula, f"an exponential of {s.ref.exponent}, but {why} {s.ref.exponent}"))
+        return None
+    layer, idx = matches[0]
+    return Statement(Ref(False, "exp_z", layer, tuple(int(i) for i in idx)), s.value, s.where, s.formula)
+
+
+def _sum_of_exponentials(s: Statement, draft: Draft) -> Statement | None:
+    """1.0222 + 1.0060 = 2.0282 with unnamed terms: the sum of a softmax layer's exponentials when
+    the terms are those printed exponentials, all of them in order; else not placed."""
+    from oracle.extract.symbols import Ref
+
+    for key, arr in draft.claims.items():
+        if names.parse_key(key)[0] == "exp_z" and arr.ndim == 1 and len(s.terms or []) == arr.size and all(
+                t is not None and Decimal(t) == Decimal(u) for t, u in zip(arr, s.terms or [], strict=True)):
+            return Statement(Ref(False, "sum_exp_z", int(key[5:])), s.value, s.where, s.formula)
+    draft.not_placed.append((s.where, s.formula, "a sum of numbers that are not a softmax's printed exponentials"))
+    return None
 
 
 def _put_terms(s: Statement, prop: str, layer: int | None, index: tuple, lay: Layout, draft: Draft) -> None:

@@ -143,7 +143,11 @@ def read(formulas: list[Formula], notation: Notation) -> Reading:
                 (segs[0].base in _INDEX_LETTERS and not segs[0].sub) or segs[0].sub in _INDEX_LETTERS):
             continue  # l = 1, m = 1, y_i = 1: an index, a count or a general formula, not a printed value
         if ref is None:
-            r.not_placed.append((f.where, f.text, f"'{plain(segs[0])}' is not a name this reader knows"))
+            terms = _sum_terms(segs[at - 1]) if at >= 1 else None
+            if terms and isinstance(value, str):  # 'Sum: 1.0222 + 1.0060 = 2.0282': placed by its terms, if at all
+                r.claims.append(Statement(Ref(False, "sum_of"), value, f.where, f.text, terms))
+            else:
+                r.not_placed.append((f.where, f.text, f"'{plain(segs[0])}' is not a name this reader knows"))
             continue
         if ref.prop == "restated":
             r.restated += 1

@@ -19,11 +19,10 @@ LATEX_SUFFIXES = (".tex", ".latex")
 NOTEBOOK_SUFFIXES = (".ipynb",)
 SUFFIXES = MARKDOWN_SUFFIXES + LATEX_SUFFIXES + NOTEBOOK_SUFFIXES
 _ENVIRONMENTS = r"equation|align|gather|multline|eqnarray|displaymath|math|split|aligned|flalign"
-_MATH = re.compile(r"\$\$(?P<d1>.+?)\$\$|\\\[(?P<d2>.+?)\\\]|\\\((?P<i2>.+?)\\\)"
+_MATH = re.compile(r"\$\$(?P<d1>.+?)\$\$|\\\[(?P<d2>.+?)\\\]|\\\((?P<i2>[^\n]+?)\\\)"
                    r"|\\begin\{(?P<env>(?:" + _ENVIRONMENTS + r")\*?)\}(?P<d3>.+?)\\end\{(?P=env)\}"
                    r"|(?<![\\$\w])\$(?P<i1>[^$\n]+?)\$(?![\w$])"
                    r"|!\[(?P<alt>[^\]\n]*)\]\((?P<url>[^)\s]*(?:latex|codecogs|render/math|mathurl)[^)\s]*)\)", re.S)
-_FENCE = re.compile(r"^(\s*)(```|~~~).*?^\1\2[^\n]*$", re.S | re.M)
 _PLAIN = re.compile(r"^[\s>*+\-]*(?:\d+\.\s+)?"
                     r"(?P<eq>[A-Za-z][\w{}^()\[\]',.\\ ]{0,40}?\s*=\s*[-\w\s.+*/()\[\],^'{}=×·−≈]+?)\s*[.;]?\s*$")
 
@@ -68,7 +67,7 @@ def notebook_formulas(text: str, name: str) -> list[Formula]:
 
 def markdown_formulas(text: str) -> list[Formula]:
     """Every formula of a Markdown or LaTeX text, fenced code blocks left out."""
-    text = _FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    text = _without_code_blocks(text)
     text = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), text)
     out, taken = [], []
     for m in _MATH.finditer(text):
@@ -82,6 +81,19 @@ def markdown_formulas(text: str) -> list[Formula]:
             out.extend(_pieces(body, line, display=m["i1"] is None and m["i2"] is None))
     out.extend(_plain_equations(text, taken))
     return sorted(out, key=lambda f: f.line)
+
+
+def _without_code_blocks(text: str) -> str:
+    """The text with every fenced code block's lines blanked (line numbers kept)."""
+    lines, fence = text.split("\n"), None
+    for i, line in enumerate(lines):
+        marker = line.lstrip()[:3]
+        if fence is None and marker in ("```", "~~~"):
+            fence, lines[i] = marker, ""
+        elif fence is not None:
+            fence = None if marker == fence else fence
+            lines[i] = ""
+    return "\n".join(lines)
 
 
 def _pieces(body: str, line: int, display: bool) -> list[Formula]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from oracle.extract.mathtext import Node, Op, Sym
+from oracle.extract.mathtext import Node, Num, Op, Sym
 
 CANONICAL = ("z", "a", "L", "y", "yhat", "x", "W", "b", "delta", "lr", "sigma")
 BUILT_IN = {"z": "z", "net": "z", "Z": "z", "a": "a", "out": "a", "A": "a", "L": "L", "E": "L", "J": "L", "C": "L",
             "Loss": "L", "loss": "L", "Error": "L", "Cost": "L", "y": "y", "t": "y", "target": "y", "x": "x",
-            "i": "x", "input": "x", "W": "W", "w": "W", "b": "b", "delta": "delta", "eta": "lr", "alpha": "lr",
-            "lr": "lr", "sigma": "sigma"}
+            "i": "x", "X": "x", "Y": "y", "input": "x", "W": "W", "w": "W", "b": "b", "delta": "delta", "eta": "lr",
+            "alpha": "lr", "lr": "lr", "sigma": "sigma"}
 _NEW = re.compile(r"^(?:\+|\*|'|new|\\text\{new\}|\\prime|\\mathrm\{new\}|\\textrm\{new\}|updated|\\text\{updated\})$")
 _LAYER = re.compile(r"^\{?[(\[]\s*(\d+)\s*[)\]]\}?(.*)$")
 _UNIT = re.compile(r"^\{?([a-zA-Z]*?)_?\{?(\d+)\}?\}?$")
@@ -39,6 +39,7 @@ class Ref:
     index: tuple[int, ...] = ()
     term: int | None = None
     weight_number: int | None = None  # w_k of the w1..w8 numbering, placed once the sizes are known
+    exponent: str | None = None  # e^{0.022}: the printed z whose exponential it is, placed once z is
 
 
 @dataclass
@@ -119,6 +120,13 @@ def recognise(node: Node, notation: Notation) -> Ref | None:
         return None
     if isinstance(node, Op) and node.kind == "deriv":
         return _derivative(node.args[0], node.args[1], notation)
+    if isinstance(node, Op) and node.kind == "pow" and node.args[0] == Sym("e"):
+        if isinstance(node.args[1], Num):  # e^{0.022}: placed by the printed z it is the exponential of
+            return Ref(False, "exp_z", None, (), weight_number=None, term=None, exponent=node.args[1].text)
+        target = recognise(node.args[1], notation)  # e^{z_i}, e^{Z[4]}
+        if target is not None and not target.given and target.prop == "z":
+            return Ref(False, "exp_z", target.layer, target.index)
+        return None
     if isinstance(node, Op) and node.kind == "call" and node.name.split("_")[0] in ACTIVATION_CALLS:
         target = recognise(node.args[0], notation) if node.args else None
         if target is None or target.given or target.prop != "z":
