@@ -31,6 +31,7 @@ class Layout:
     weights: dict[int, Slot] = field(default_factory=dict)
     biases: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # b_k -> (layer, unit or None: shared)
     notes: list[str] = field(default_factory=list)
+    pairs_from_input: bool | None = None  # w_{ij} is from unit i to unit j (the sums say), not unit i's from j
 
 
 def _shape(value: object) -> tuple[int, ...]:
@@ -91,6 +92,7 @@ def number_weights(r: Reading, sizes: list[int], notation: Notation) -> Layout:
     lay = Layout(sizes)
     seen: dict[int, Slot] = {}
     bias_units: dict[int, set[tuple[int, int]]] = {}
+    votes = [0, 0]  # written-out sums with w_{ij} x_j (unit i's weight from input j), and with w_{ji} x_j
     for ref, node, where in r.sums:
         if ref.index and ref.layer is not None:
             for kind, k, slot in _terms_of_sum(ref, node, notation):
@@ -102,9 +104,15 @@ def number_weights(r: Reading, sizes: list[int], notation: Notation) -> Layout:
                     seen[k] = slot
                 elif kind == "b":
                     bias_units.setdefault(k, set()).add(slot[:2])
+                elif kind == "pair":
+                    votes[k] += 1
     numbered = any(s.ref.weight_number for s in r.givens + r.bindings + r.claims)
     lay.weights = _numbering(seen, sizes, lay.notes) if numbered else {}
     lay.biases = _bias_places(bias_units, r, lay.notes)
+    if votes[1] > votes[0]:
+        lay.pairs_from_input = True
+        lay.notes.append(f"w_{{ij}} read as the weight from unit i to unit j of the next layer, as {votes[1]} "
+                         f"written-out sum{'s' if votes[1] > 1 else ''} say")
     return lay
 
 
@@ -119,6 +127,12 @@ def _terms_of_sum(ref: Ref, node: Node, notation: Notation) -> list[tuple[str, i
         w = [(a, x) for a, x in refs if x is not None and x.prop == "W" and x.weight_number]
         src = [x for _, x in refs if x is not None and (x.prop == "x" or x.prop == "a") and x.index]
         b = [x for _, x in refs if x is not None and x.prop == "b" and x.weight_number == 0]
+        pair = [x for _, x in refs if x is not None and x.prop == "W" and len(x.index) == 2 and None not in x.index]
+        if len(pair) == 1 and len(src) == 1 and len(parts) == 2:  # w_{ij} x_j: which index is the unit?
+            i, j = pair[0].index
+            unit, source = ref.index[0], src[0].index[0]
+            if (i, j) != (j, i) and {(i, j), (j, i)} & {(unit, source)}:
+                out.append(("pair", int((i, j) == (source, unit)), (ref.layer, unit, source)))
         if len(w) == 1 and len(src) == 1 and len(parts) == 2:
             out.append(("w", w[0][1].weight_number, (ref.layer, ref.index[0], src[0].index[0])))
         elif len(b) == 1 and len(parts) == 1:
@@ -161,7 +175,10 @@ def _bias_places(bias_units: dict[int, set[tuple[int, int]]], r: Reading, notes:
         places[k] = (layer, None) if len(per_layer[layer]) == 1 else (layer, next(iter(units))[1])
     named = {s.ref.layer for s in r.givens + r.bindings + r.claims if s.ref.prop in ("b", "db", "b_new")
              and s.ref.weight_number == 0}
+    depth = max((s.ref.layer or 0 for s in r.givens + r.claims if s.ref.weight_number is None), default=0)
     for k in named - set(places):
+        if depth and k > depth:
+            continue  # b_3 in a two-layer network: numbered by unit, which no sum says; not placed
         places[k] = (k, None)
         notes.append(f"b_{k} read as the bias shared by layer {k}'s units (no written-out sum names it)")
     return places
@@ -190,6 +207,7 @@ def place(lay: Layout, s: Statement) -> tuple[str, int | None, tuple[int | None,
         index = (0, index[1]) if n_l == 1 else (index[1], 0) if n_prev == 1 else None
         if index is None:
             return None
-    if lay.in_out and len(index) == 2 and ref.prop in ("W", "dW", "W_new"):
+    transposed = lay.in_out if lay.pairs_from_input is None else lay.pairs_from_input
+    if transposed and len(index) == 2 and ref.prop in ("W", "dW", "W_new"):
         index = index[::-1]
     return ref.prop, ref.layer, index

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from oracle.extract.mathtext import Node, Num, Op, Sym
 
 CANONICAL = ("z", "a", "L", "y", "yhat", "x", "W", "b", "delta", "lr", "sigma")
-BUILT_IN = {"z": "z", "net": "z", "Z": "z", "a": "a", "out": "a", "A": "a", "L": "L", "E": "L", "J": "L", "C": "L",
+BUILT_IN = {"z": "z", "net": "z", "Z": "z", "a": "a", "out": "a", "A": "a", "L": "L", "E": "L", "J": "L",
             "Loss": "L", "loss": "L", "Error": "L", "Cost": "L", "y": "y", "t": "y", "target": "y", "x": "x",
             "i": "x", "X": "x", "Y": "y", "input": "x", "W": "W", "w": "W", "b": "b", "delta": "delta", "eta": "lr",
             "alpha": "lr", "lr": "lr", "sigma": "sigma"}
@@ -164,6 +164,8 @@ def _named(sym: Sym, notation: Notation) -> Ref | None:
     if _unwrap(sym.sup) in ("T", "\\top", "\\intercal", "\\mathsf{T}"):
         return None  # a transpose: printed in another shape
     canon, fixed_layer = notation.canonical(sym.base)
+    if sym.base in ("i", "t") and not sym.sub and sym.base not in notation.aliases:
+        return None  # a bare i or t is an index or a step, not the input or the target
     if not canon and len(sym.base) > 1 and sym.base[0] == "d" and notation.canonical(sym.base[1:])[0] in (
             "z", "a", "W", "b"):  # dz_2, dW_1, db_1: the gradient of the loss (numpy-style notes)
         inner = _named(Sym(sym.base[1:], sym.sub, sym.sup, sym.marks, sym.prime), notation)

@@ -107,3 +107,20 @@ def test_latex_comments_and_notebook_cells():
     assert (f.where, f.text) == ("cell 2, line 2", "a = 0.5")
     with pytest.raises(Exception, match="not a Jupyter notebook"):
         read_document(Path("n.ipynb"), "[1, 2]")
+
+
+def test_the_written_out_sums_say_which_index_of_w_ij_is_the_unit():
+    from oracle.extract import judge_document
+
+    doc = ("$x = [1, 2]$, $y = 1$\n\n$$z_1^{(1)} = w_{11}^{(1)} x_1 + w_{21}^{(1)} x_2$$\n\n"
+           "$$z_1^{(1)} = 0.1(1) + 0.3(2) = 0.7$$\n\n$$L = \\frac{1}{2}(y - a_1^{(1)})^2 = 0.045$$\n\n"
+           "$$\\frac{\\partial L}{\\partial w_{21}^{(1)}} = (0.7 - 1)(2) = -0.6$$\n")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "w21.md"
+        path.write_text(doc)
+        result = judge_document(path, {"activations": "identity"})
+    # w_21 is input 2's weight into unit 1 here: W^(1)[0,1] = 0.3, dL/dW^(1)[0,1] = (0.7 - 1) x 2.
+    assert {(r.key, r.index): r.verdict for r in result.rows} == {
+        ("z1", (0,)): "correct", ("L", ()): "correct", ("dW1", (0, 1)): "correct"}
