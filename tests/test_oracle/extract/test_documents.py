@@ -6,7 +6,9 @@ never anywhere else."""
 
 from __future__ import annotations
 
+import json
 import tomllib
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +38,22 @@ def printed(data: dict) -> dict[tuple[str, tuple[int, ...]], str]:
     return out
 
 
+@cache
+def _extracted(path: Path, options: str):
+    return extract(path, json.loads(options))
+
+
+def cached_extract(path: Path, options: dict | None = None):
+    """extract(), once per document and options in this module (a draft is not changed by the tests)."""
+    return _extracted(path, json.dumps(options or {}, sort_keys=True))
+
+
 def placed(path: Path, options: dict | None = None) -> dict:
-    return printed(tomllib.loads(toml_text(extract(path, options))))
+    return printed(tomllib.loads(toml_text(cached_extract(path, options))))
 
 
 def test_the_source_document_gives_its_network_and_all_31_printed_numbers():
-    draft = extract(SEED)
+    draft = cached_extract(SEED)
     data = tomllib.loads(toml_text(draft))
     net = data["network"]
     assert (net["activations"], net["loss"], net["learning_rate"]) == (["sigmoid", "sigmoid"], "half_sse", 0.5)
@@ -86,7 +98,7 @@ def test_mazur_in_the_net_out_e_total_notation():
     assert {k: shipped.get(k) for k in mine} == mine  # nothing placed where the transcription does not have it
     # All the transcription's first-update numbers; its L' is printed in prose, not a formula.
     assert set(shipped) - set(mine) == {("L_new", ())}
-    draft = extract(DOCS / "mazur-step-by-step.md", MAZUR_FIGURE)
+    draft = cached_extract(DOCS / "mazur-step-by-step.md", MAZUR_FIGURE)
     data = tomllib.loads(toml_text(draft))["network"]
     assert data["W1"] == [[0.15, 0.2], [0.25, 0.30]] and data["b1"] == 0.35 and data["b2"] == 0.6
     assert any("unit by unit" in note and "written-out sums say" in note for note in draft.notes)
@@ -102,7 +114,7 @@ def test_a_matrix_style_softmax_tutorial():
     expected = printed(tomllib.loads((DOCS / "micronn-softmax-ce.expected.toml").read_text()))
     assert {k: expected.get(k) for k in mine} == mine
     assert len(mine) == 63  # with e^{0.022} = 1.0222, e^{0.006} = 1.0060 and their printed sum
-    draft = extract(DOCS / "micronn-softmax-ce.md")
+    draft = cached_extract(DOCS / "micronn-softmax-ce.md")
     assert draft.settings["activations"] == ["relu", "softmax"] and draft.settings["loss"] == "cross_entropy"
     # It prints L for 'case 1' (0.686) and 'case 2' (0.701): which is the example's is not guessed.
     assert ("L", ()) not in mine and any("neither is placed" in why for _, _, why in draft.not_placed)
@@ -131,8 +143,8 @@ def test_a_latex_file_with_its_own_names():
     ("dlbook-numerical-example.ipynb", None), ("course-tanh-bce.tex", None)])
 def test_the_draft_round_trips_through_check(doc, options):
     path = SEED if doc == "seed" else DOCS / doc
-    draft = extract(path, options)
-    direct = judge_document(path, options)
+    draft = cached_extract(path, options)
+    direct = judge_document(path, options)  # extracts again, in memory
     via_file = judge(as_example(draft))
     assert [(r.key, r.index, r.claimed, r.verdict) for r in via_file.rows] == [
         (r.key, r.index, r.claimed, r.verdict) for r in direct.rows]
