@@ -76,6 +76,7 @@ def judge_document(path: str | Path, options: dict[str, str] | None = None, with
     result = judge(as_example(draft), with_torch=with_torch)
     for row in result.rows:
         row.line = draft.where.get((row.key, row.index), "")
+    result.not_placed = list(draft.not_placed)
     return result
 
 

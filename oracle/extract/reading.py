@@ -147,7 +147,7 @@ def read(formulas: list[Formula], notation: Notation) -> Reading:
             if terms and isinstance(value, str):  # 'Sum: 1.0222 + 1.0060 = 2.0282': placed by its terms, if at all
                 r.claims.append(Statement(Ref(False, "sum_of"), value, f.where, f.text, terms))
             else:
-                r.not_placed.append((f.where, f.text, f"'{plain(segs[0])}' is not a name this reader knows"))
+                r.not_placed.append((f.where, f.text, _unknown(segs[0])))
             continue
         if ref.prop == "restated":
             r.restated += 1
@@ -155,6 +155,13 @@ def read(formulas: list[Formula], notation: Notation) -> Reading:
         terms = _sum_terms(segs[at - 1]) if at >= 2 else None
         (r.givens if ref.given else r.claims).append(Statement(ref, value, f.where, f.text, terms))
     return r
+
+
+def _unknown(lhs: Node) -> str:
+    """Why a printed value was not placed: its name, or that it has none."""
+    if isinstance(lhs, Sym) or (isinstance(lhs, Op) and lhs.kind in ("deriv", "call", "pow")):
+        return f"'{plain(lhs)}' is not a name this reader knows (a mapping may say what it is: docs/extract.md)"
+    return "a computation without a name for its result"
 
 
 def _is_update_rule(rhs: Node, ref: Ref, notation: Notation) -> bool:

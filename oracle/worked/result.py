@@ -73,6 +73,7 @@ class Judgement:
     example: WorkedExample
     rows: list[Row]
     with_torch: bool = False
+    not_placed: list[tuple[str, str, str]] = field(default_factory=list)  # read from a document: (where, formula, why)
 
     def __post_init__(self) -> None:
         self._trace_roots()
@@ -163,7 +164,14 @@ class Judgement:
             lines += [""] + [f"{r.name} = {r.claimed}{f' ({r.line})' if r.line else ''}: "
                              f"{r.verdict.upper() if r.verdict == 'wrong' else r.verdict}: "
                              f"{r.explanation}" for r in notes]
-        return "\n".join(lines)
+        return "\n".join(lines + self._unplaced())
+
+    def _unplaced(self) -> list[str]:
+        """The numbers a document printed that were not judged, as lines to read."""
+        if not self.not_placed:
+            return []
+        return ["", f"Not placed, so not judged ({len(self.not_placed)}; manual-bp extract lists them too):"] + [
+            f"  {where}: {' '.join(formula.split())[:100]}: {why}" for where, formula, why in self.not_placed]
 
     def markdown(self) -> str:
         """The report in Markdown: the verdict counts, the rule, and every row."""
@@ -190,6 +198,10 @@ class Judgement:
                  "explanation names the classic mistake it matches, where one does." + torch_note
                  + " `difference` is claimed - exact. Layers are 1-based, element indices 0-based.",
                  markdown_table(headers, rows)]
+        if self.not_placed:
+            parts.append("**Not placed, so not judged:** numbers the document prints that the reader could not name "
+                         "(docs/extract.md)\n\n" + markdown_table(["printed at", "formula", "why"], [
+                             [w, " ".join(f.split())[:100], why] for w, f, why in self.not_placed]))
         return "\n\n".join(parts) + "\n"
 
     def as_json(self) -> dict[str, Any]:

@@ -52,7 +52,8 @@ def test_front_matter_and_what_is_not_placed(tmp_path, capsys):
     assert main(["extract", str(doc)]) == 0
     captured = capsys.readouterr()
     assert 'z1 = ["0.25"]  # line 11' in captured.out and 'dL_da1 = ["-0.4378"]  # line 14' in captured.out
-    assert "not placed: line 14: 'q' is not a name this reader knows: q = 0.7" in captured.err
+    assert "not placed: line 14: 'q' is not a name this reader knows" in captured.err
+    assert "docs/extract.md): q = 0.7" in captured.err
     assert main(["check", str(doc)]) == 0
     out = capsys.readouterr().out
     assert "6 printed values: 6 correct, 0 rounding carried, 0 wrong." in out
@@ -76,3 +77,12 @@ def test_usage_and_documents_that_say_too_little_are_one_line(capsys, argv, mess
 def test_check_lists_the_shipped_documents(capsys):
     assert main(["check", "--list-examples"]) == 0
     assert "seed-2-2-1.md" in capsys.readouterr().out.split()
+
+
+def test_check_on_a_document_lists_what_it_did_not_judge(tmp_path, capsys):
+    doc = tmp_path / "unit.md"
+    doc.write_text(SMALL)
+    assert main(["check", str(doc), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Not placed, so not judged (1; manual-bp extract lists them too):" in out and "line 14: q = 0.7" in out
+    assert "| line 14    | q = 0.7" in (tmp_path / "check_unit-md.md").read_text()
