@@ -187,7 +187,8 @@ def _settings(formulas: list[Formula], prose: str, r: Reading, notation: Notatio
         settings["learning_rate"] = lr
     for key in ("update_biases", "delta_sign", "output_reduction", "softmax_shift"):
         if key in opts:
-            settings[key] = opts[key]
+            value = str(opts[key]).strip().lower()
+            settings[key] = {"dl_dz": "dL_dz"}.get(value, value)
     settings["terms"] = opts.get("terms", "true").lower() not in ("false", "no", "0")
     return settings
 

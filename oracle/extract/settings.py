@@ -62,6 +62,17 @@ def check_options(options: dict[str, str], where: str) -> None:
     for name in re.split(r"[,\s]+", options.get("activations", "").strip()):
         if name and name not in ACTIVATIONS:
             raise InputError(f"{where} activations: expected names of {', '.join(ACTIVATIONS)}, got {name!r}")
+    for key, allowed in _CHOICES.items():
+        if key in options and str(options[key]).strip().lower() not in allowed:
+            raise InputError(f"{where} {key}: expected one of {', '.join(allowed)}, got {options[key]!r}")
+    if "learning_rate" in options and not re.fullmatch(r"\s*(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*",
+                                                       str(options["learning_rate"])):
+        raise InputError(f"{where} learning_rate: expected a positive number, got {options['learning_rate']!r}")
+
+
+_CHOICES = {"layout": ("out_in", "in_out"), "layers": ("subscript", "superscript"), "terms": ("true", "false"),
+            "update_biases": ("true", "false"), "delta_sign": ("dl_dz", "target_minus_output"),
+            "output_reduction": ("mean", "sum"), "softmax_shift": ("none", "max")}
 
 
 def activation_in(text: str) -> str | None:

@@ -66,6 +66,8 @@ def test_front_matter_and_what_is_not_placed(tmp_path, capsys):
     (["extract", "--example", "seed-2-2-1.md", "--set", "loss=l1"], "loss: expected one of half_sse"),
     (["extract", "--example", "seed-2-2-1.md", "--notation", "net:z"], "notation: expected name=symbol pairs"),
     (["check", "--example", "seed-2-2-1", "--notation", "net=z"], "apply to a document"),
+    (["extract", "--example", "seed-2-2-1.md", "--set", "layout=rows"], "layout: expected one of out_in, in_out"),
+    (["extract", "--example", "seed-2-2-1.md", "--set", "learning_rate=fast"], "learning_rate: expected a positive"),
     (["extract", str(DOCS / "mazur-step-by-step.md")], "does not give y[1] (the target of output 2), W1[1,0] (w_3)"),
 ])
 def test_usage_and_documents_that_say_too_little_are_one_line(capsys, argv, message):
