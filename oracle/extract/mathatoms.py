@@ -59,7 +59,7 @@ def _bracketed(p: _Parser, open_: str, close: str) -> Node:
 def _command(p: _Parser, name: str) -> Node:
     p.take()
     if name in ("frac", "dfrac", "tfrac"):
-        num, den = _sub_expr(p), _sub_expr(p)
+        num, den = _differential(_sub_expr(p)), _differential(_sub_expr(p))
         if isinstance(num, Op) and num.kind == "d" and isinstance(den, Op) and den.kind == "d":
             return Op("deriv", (num.args[0], den.args[0]))
         return Op("div", (num, den))
@@ -87,6 +87,15 @@ def _command(p: _Parser, name: str) -> Node:
             return _name(p, p.group().replace(" ", ""))
         return _name(p, name)
     raise UnreadableError(name)
+
+
+def _differential(node: Node) -> Node:
+    """dE, d E or dw_5 written without \\partial (in \\frac{dE}{dw_5}) as the differential of E, w_5."""
+    if isinstance(node, Sym) and len(node.base) > 1 and node.base[0] == "d" and node.base[1:] != "elta":
+        return Op("d", (Sym(node.base[1:], node.sub, node.sup, node.marks, node.prime, node.at),))
+    if isinstance(node, Op) and node.kind == "mul" and len(node.args) == 2 and node.args[0] == Sym("d"):
+        return Op("d", (node.args[1],))
+    return node
 
 
 def _sub_expr(p: _Parser) -> Node:

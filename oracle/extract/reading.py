@@ -123,17 +123,18 @@ def read(formulas: list[Formula], notation: Notation) -> Reading:
     """The first pass: every formula's statement, bindings and symbolic sums."""
     r = Reading()
     definitions: dict[Ref, Node] = {}  # the last symbolic right-hand side of each name
-    updated: set[tuple[str, int | None]] = set()  # W_1 := W_1 - eta dJ/dW_1: W_1 printed after it is the new W_1
+    updated: set[tuple] = set()  # W_1 := W_1 - eta dJ/dW_1: W_1 printed from there on is the new W_1
     for f in formulas:
         segs = parse(f.text)
         if len(segs) < 2:
             continue
         ref = recognise(segs[0], notation)
-        if ref is not None and ref.given and ref.prop in ("W", "b") and ref.layer is not None:
-            if (ref.prop, ref.layer) in updated:
+        if ref is not None and ref.given and ref.prop in ("W", "b") and (ref.layer or ref.weight_number):
+            name = (ref.prop, ref.layer, ref.weight_number)
+            if name not in updated and _is_update_rule(segs[1], ref, notation):
+                updated.add(name)
+            if name in updated:  # the rule's own result, and what is printed under the name after it
                 ref = Ref(False, ref.prop + "_new", ref.layer, ref.index, ref.term, ref.weight_number)
-            elif _is_update_rule(segs[1], ref, notation):
-                updated.add((ref.prop, ref.layer))
         _bind(r, segs, ref, definitions, f, notation)
         at = _result_index(segs)
         if at is None:
@@ -168,8 +169,10 @@ def _is_update_rule(rhs: Node, ref: Ref, notation: Notation) -> bool:
     """W_1 - eta dJ/dW_1: the right-hand side names the parameter itself and its gradient."""
     nodes = list(_nodes(rhs))
     names = [recognise(n, notation) for n in nodes if isinstance(n, Sym) or (isinstance(n, Op) and n.kind == "deriv")]
-    return any(x is not None and x.given and (x.prop, x.layer) == (ref.prop, ref.layer) for x in names) and any(
-        x is not None and x.prop == "d" + ref.prop and x.layer == ref.layer for x in names)
+    same = (ref.layer, ref.index, ref.weight_number)
+    return any(x is not None and x.given and x.prop == ref.prop and (x.layer, x.index, x.weight_number) == same
+               for x in names) and any(x is not None and x.prop == "d" + ref.prop
+                                       and (x.layer, x.index, x.weight_number) == same for x in names)
 
 
 def _nodes(node: Node):

@@ -255,7 +255,10 @@ def _parameter(canon: str, sym: Sym, sub: str, layer: int | None, new: bool, not
 
 
 def _derivative(top: Node, bottom: Node, notation: Notation) -> Ref | None:
-    """dL/dz, dL/da, dL/dW, dL/db, da/dz (sigma'), dE_o1/dout_h1 (a term of dL/da)."""
+    """dL/dz, dL/da, dL/dW, dL/db, da/dz (sigma'), dE_o1/dout_h1 (a term of dL/da). C is the
+    loss here (dC/dw, as Nielsen writes), though a bare C = 10 is not (a count of classes)."""
+    if top == Sym("C") and "C" not in notation.aliases:
+        top = Sym("L")
     num = recognise(top, notation)
     den = recognise(bottom, notation)
     if num is None or den is None:

@@ -42,12 +42,15 @@ def ref(text: str, notation: Notation = DEPTH2) -> Ref | None:
     ("target_{o1}", Ref(True, "y", None, (0,))),
     ("i_2", Ref(True, "x", None, (1,))),
     ("Z[1]", Ref(False, "z", 1, ())),  # a layer written inline (Z[l], A[l])
+    ("\\frac{dE}{dw_5}", Ref(False, "dW", None, (), weight_number=5)),  # d without \\partial
+    ("\\frac{\\partial C}{\\partial w^{(2)}_{12}}", Ref(False, "dW", 2, (0, 1))),  # Nielsen's cost C
 ])
 def test_names_in_the_documents_notation_and_the_blog_notation(text, expected):
     assert ref(text) == expected
 
 
-@pytest.mark.parametrize("text", ["W_2^T", "\\sigma(0.9)", "z_1", "y_i", "\\frac{\\partial net_{o1}}{\\partial w_5}"])
+@pytest.mark.parametrize("text", ["W_2^T", "\\sigma(0.9)", "z_1", "y_i", "\\frac{\\partial net_{o1}}{\\partial w_5}",
+                                  "C", "i", "t"])
 def test_names_it_cannot_place_are_not_guessed(text):
     found = ref(text)
     assert found is None or found.prop == "restated"
@@ -124,3 +127,14 @@ def test_the_written_out_sums_say_which_index_of_w_ij_is_the_unit():
     # w_21 is input 2's weight into unit 1 here: W^(1)[0,1] = 0.3, dL/dW^(1)[0,1] = (0.7 - 1) x 2.
     assert {(r.key, r.index): r.verdict for r in result.rows} == {
         ("z1", (0,)): "correct", ("L", ()): "correct", ("dW1", (0, 1)): "correct"}
+
+
+def test_an_update_rule_makes_its_result_and_later_prints_the_new_value():
+    blog = "$$w_5 \\leftarrow w_5 - \\eta \\frac{\\partial E}{\\partial w_5} = 0.4 - 0.5(0.0822) = 0.3589$$"
+    r = read(markdown_formulas(blog), DEPTH2)
+    assert [(s.ref.prop, s.ref.weight_number, s.value) for s in r.claims] == [("W_new", 5, "0.3589")]
+    assert {(s.ref.prop, s.ref.weight_number): s.value for s in r.bindings} == {("W", 5): "0.4", ("lr", None): "0.5"}
+    notebook = ("$$W_1 := W_1 - \\eta \\frac{\\partial J}{\\partial W_1}$$\n\n"
+                "$$W_1 = [[0.1, 0.2]] - 0.01 [[1, 2]]$$\n\n$$W_1 = [[0.09998, 0.1999]]$$\n")
+    r = read(markdown_formulas(notebook), Notation(depth=2, layer_subscripts=True))
+    assert [(s.ref.prop, s.ref.layer, s.value) for s in r.claims] == [("W_new", 1, [["0.09998", "0.1999"]])]
