@@ -79,7 +79,14 @@ def run_solve(args: argparse.Namespace) -> int:
     """Write the worked solution in Markdown to stdout or to --out."""
     from oracle.worked.solve import solve
 
-    solution = solve(_example(args), args.digits, args.carry_rounding)
+    if _is_document(args):
+        from oracle.cli.extract_cmd import document_path, reader_options
+        from oracle.extract import as_example, extract
+
+        example = as_example(extract(document_path(args), reader_options(args)))
+    else:
+        example = _example(args)
+    solution = solve(example, args.digits, args.carry_rounding)
     if args.out:
         print(f"wrote {write_output('--out', args.out, solution.markdown)}")
     else:
@@ -121,6 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "pass, loss, backward steps, update), every number computed exactly and rounded for "
                     "display, or with --carry-rounding rounded at each step the way hand calculations are.")
     _source(s)
+    reader_arguments(s)
     s.add_argument("--digits", type=count_at_least(0), default=4, help="decimal places shown (default 4)")
     s.add_argument("--carry-rounding", action="store_true",
                    help="round every quantity as it is computed and carry the rounded value on")

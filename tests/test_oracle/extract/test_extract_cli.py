@@ -88,3 +88,9 @@ def test_check_on_a_document_lists_what_it_did_not_judge(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Not placed, so not judged (1; manual-bp extract lists them too):" in out and "line 14: q = 0.7" in out
     assert "| line 14    | q = 0.7" in (tmp_path / "check_unit-md.md").read_text()
+
+
+def test_solve_reads_a_document_too(capsys):
+    assert main(["solve", "--example", "seed-2-2-1.md", "--digits", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "learning rate $\\eta = 0.5$" in out and "0.0209" in out  # the exact loss 0.020920 at 4 decimals
