@@ -50,6 +50,7 @@ def extract_text(text: str, name: str, options: dict[str, str] | None = None) ->
         notation.layer_subscripts = True
     notation.depth = _depth(formulas, notation, name)
     r = read(formulas, notation)
+    _one_weight_notation(r)
     layout = {"in_out": True, "out_in": False}.get(opts.get("layout", ""))
     sizes, in_out, free = layer_sizes(r, notation.depth, layout)
     if None in sizes:
@@ -79,9 +80,47 @@ def extract_text(text: str, name: str, options: dict[str, str] | None = None) ->
     if in_out and not free:
         draft.notes.append("matrices read transposed (rows are the inputs), as their shapes say")
     draft.restated = r.restated
+    _loadable(draft, name)
     if not draft.claims:
         raise InputError(f"{name}: no printed value of a quantity was found ({len(formulas)} formulas read)")
     return draft
+
+
+def _loadable(draft: Draft, name: str) -> None:
+    """What check cannot read back is not placed: a claim the format refuses is listed with the
+    format's reason (so the draft always round-trips); a network it refuses is the document's
+    problem, one line."""
+    from oracle.extract.toml_text import toml_text
+    from oracle.worked.format import loads_example
+
+    for _ in range(len(draft.claims) + 1):
+        try:
+            loads_example(toml_text(draft), "draft")
+            return
+        except InputError as exc:
+            match = re.match(r"claimed\.([A-Za-z_0-9]+)", str(exc))
+            if match is None or match[1] not in draft.claims:
+                raise InputError(f"{name}: the network read from it is not one check accepts: {exc}") from None
+            key = match[1]
+            for idx in np.ndindex(draft.claims[key].shape):
+                if draft.claims[key][idx] is not None:
+                    draft.not_placed.append((draft.where.pop((key, idx), "?"), f"{key} = {draft.claims[key][idx]}",
+                                             f"check would refuse it: {exc}"))
+            del draft.claims[key]
+
+
+def _one_weight_notation(r: Reading) -> None:
+    """A document that names its weights by layer (W^(1), w_12^(1)) and also writes w_1, b_1
+    uses those for another example (a single neuron, an exercise): they are not placed."""
+    params = ("W", "b", "dW", "db", "W_new", "b_new")
+    if not any(s.ref.prop in params and s.ref.weight_number is None and s.ref.layer
+               for s in r.givens + r.claims + r.bindings):
+        return
+    r.not_placed += [(s.where, s.formula, "w_k or b_k in a document that names its weights by layer: another "
+                      "example's") for s in r.claims if s.ref.weight_number is not None]
+    r.claims = [s for s in r.claims if s.ref.weight_number is None]
+    r.givens = [s for s in r.givens if s.ref.weight_number is None]
+    r.bindings = [s for s in r.bindings if s.ref.weight_number is None]
 
 
 def _without_updates(draft: Draft) -> None:

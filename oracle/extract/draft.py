@@ -135,6 +135,10 @@ def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
             draft.not_placed.append((s.where, s.formula, "its place in the network is not known"))
             continue
         prop, layer, index = placed
+        if prop in ("db", "b_new") and f"b{layer}" not in draft.given:
+            draft.not_placed.append((s.where, s.formula, f"a bias gradient or update, but the document gives no "
+                                                         f"b^({layer})"))
+            continue
         if prop == "sigma_prime" and draft.settings["activations"][layer - 1] == "softmax":
             draft.not_placed.append((s.where, s.formula, "a softmax layer's sigma' is a Jacobian"))
             continue

@@ -81,6 +81,7 @@ def normalize(text: str) -> str:
     for k, v in _UNICODE.items():
         text = text.replace(k, v)
     text = _MATRIX.sub(_matrix, text).replace("&", " ")
+    text = re.sub(r"\\(?:top|intercal)\b|\\mathsf\{T\}|\\mathrm\{T\}", "T", text)  # the transpose
     text = re.sub(r"\\\|(.*?)\\\||\\[lr]Vert|\\[lr]vert", lambda m: f"({m.group(1)})" if m.group(1) is not None
                   else "|", text)  # |t - o|^2 and ||t - o||^2 as (t - o)^2
     text = _DROP.sub(" ", text)

@@ -54,6 +54,9 @@ def _annotated(node: Node) -> Node:
 def literal(node: Node) -> object | None:
     """A printed number, vector or matrix as str / nested lists of str; None for anything else."""
     node = _annotated(node)
+    if isinstance(node, Op) and node.kind == "pow" and node.args[1] == Sym("T"):
+        inner = literal(node.args[0])  # [1, 0]^T: a column written as a row
+        return [list(r) for r in zip(*inner, strict=True)] if inner and isinstance(inner[0], list) else inner
     if isinstance(node, Num):
         return node.text
     if isinstance(node, Op) and node.kind == "neg" and isinstance(node.args[0], Num):

@@ -138,3 +138,16 @@ def test_an_update_rule_makes_its_result_and_later_prints_the_new_value():
                 "$$W_1 = [[0.1, 0.2]] - 0.01 [[1, 2]]$$\n\n$$W_1 = [[0.09998, 0.1999]]$$\n")
     r = read(markdown_formulas(notebook), Notation(depth=2, layer_subscripts=True))
     assert [(s.ref.prop, s.ref.layer, s.value) for s in r.claims] == [("W_new", 1, [["0.09998", "0.1999"]])]
+
+
+def test_a_bias_gradient_of_a_layer_without_a_given_bias_is_not_placed():
+    # Found by the slow fuzz run: the draft claimed db2 for a layer whose b2 the edited document lost.
+    from oracle.extract.document import extract_text
+    from oracle.extract.toml_text import toml_text
+    from oracle.worked.format import loads_example
+
+    doc = ("$x = [1.0]$, $y = 1$, $W^{(1)} = [[0.5]]$, $\\eta = 0.1$\n\n$$z^{(1)} = 0.5$$\n\n"
+           "$$\\frac{\\partial L}{\\partial b^{(1)}} = -0.3$$\n")
+    draft = extract_text(doc, "nobias.md", {"activations": "identity", "loss": "half_sse"})
+    assert "db1" not in draft.claims and any("gives no b^(1)" in why for _, _, why in draft.not_placed)
+    loads_example(toml_text(draft), "nobias")
