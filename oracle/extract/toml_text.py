@@ -34,8 +34,12 @@ def _quote(text: str | None) -> str:
 
 
 def _comment(lines: list[str]) -> str:
+    """Where a row's numbers are printed: one place for all, or each element's in order ('-' for
+    one not printed)."""
     unique = list(dict.fromkeys(w for w in lines if w))
-    return f"  # {', '.join(unique)}" if unique else ""
+    if len(unique) <= 1:
+        return f"  # {unique[0]}" if unique else ""
+    return "  # " + "; ".join(w or "-" for w in lines)
 
 
 def _array(key: str, arr: np.ndarray, draft: Draft, as_text: bool) -> list[str]:

@@ -33,7 +33,7 @@ def test_extract_writes_a_draft_that_check_reads(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"wrote {out}" in err and "40 printed numbers placed, 0 not placed" in err
     text = out.read_text()
-    assert 'z1 = ["0.9", "0.85"]  # line 141, line 143' in text and "learning_rate = 0.5  # line 251" in text
+    assert 'z1 = ["0.9", "0.85"]  # line 141; line 143' in text and "learning_rate = 0.5  # line 251" in text
     assert main(["check", str(out)]) == 0
     assert "40 printed values: 24 correct, 16 rounding carried, 0 wrong." in capsys.readouterr().out
 
