@@ -23,6 +23,7 @@ _MATH = re.compile(r"\$\$(?P<d1>.+?)\$\$|\\\[(?P<d2>.+?)\\\]|\\\((?P<i2>[^\n]+?)
                    r"|\\begin\{(?P<env>(?:" + _ENVIRONMENTS + r")\*?)\}(?P<d3>.+?)\\end\{(?P=env)\}"
                    r"|(?<![\\$\w])\$(?P<i1>[^$\n]+?)\$(?![\w$])"
                    r"|!\[(?P<alt>[^\]\n]*)\]\((?P<url>[^)\s]*(?:latex|codecogs|render/math|mathurl)[^)\s]*)\)", re.S)
+_NUMBER = re.compile(r"[-−]?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _PLAIN = re.compile(r"^[\s>*+\-]*(?:\d+\.\s+)?"
                     r"(?P<eq>[A-Za-z][\w{}^()\[\]',.\\ ]{0,40}?\s*=\s*[-\w\s.+*/()\[\],^'{}=×·−≈]+?)\s*[.;]?\s*$")
 
@@ -70,9 +71,14 @@ def markdown_formulas(text: str) -> list[Formula]:
     text = _without_code_blocks(text)
     text = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), text)
     out, taken = [], []
-    for m in _MATH.finditer(text):
+    matches = list(_MATH.finditer(text))
+    for m, after in zip(matches, [*matches[1:], None][:len(matches)], strict=True):
         line = text.count("\n", 0, m.start()) + 1
         taken.append((m.start(), m.end()))
+        labelled = _labelled_value(text, m, after)
+        if labelled:
+            out.append(Formula(labelled, line, f"line {line}", False))
+            continue
         if m["alt"] is not None:
             body = m["alt"] or unquote_plus(re.sub(r".*?[?&](?:latex|math)=([^&]*).*", r"\1", m["url"]))
             out.extend(_pieces(body, line, display=True))
@@ -81,6 +87,17 @@ def markdown_formulas(text: str) -> list[Formula]:
             out.extend(_pieces(body, line, display=m["i1"] is None and m["i2"] is None))
     out.extend(_plain_equations(text, taken))
     return sorted(out, key=lambda f: f.line)
+
+
+def _labelled_value(text: str, m: re.Match, after: re.Match | None) -> str | None:
+    """'**Learning rate ($\\eta$):** $0.2$': a name in one inline formula, its value in the next
+    on the same line with only punctuation between them, read as one formula 'name = value'."""
+    if after is None or m["i1"] is None or after["i1"] is None or "=" in m["i1"]:
+        return None
+    between = text[m.end():after.start()]
+    if "\n" in between or not re.fullmatch(r"[\s):*=_|]*", between) or not _NUMBER.fullmatch(after["i1"].strip()):
+        return None
+    return f"{m['i1'].strip()} = {after['i1'].strip()}"
 
 
 def _without_code_blocks(text: str) -> str:

@@ -151,3 +151,8 @@ def test_a_bias_gradient_of_a_layer_without_a_given_bias_is_not_placed():
     draft = extract_text(doc, "nobias.md", {"activations": "identity", "loss": "half_sse"})
     assert "db1" not in draft.claims and any("gives no b^(1)" in why for _, _, why in draft.not_placed)
     loads_example(toml_text(draft), "nobias")
+
+
+def test_a_name_and_its_value_in_two_inline_formulas_on_one_line():
+    text = "* **Learning rate ($\\eta$):** $0.2$.\n* Input $x_1$ and $x_2$ are given.\n"
+    assert [(f.line, f.text) for f in markdown_formulas(text)] == [(1, "\\eta = 0.2")]
