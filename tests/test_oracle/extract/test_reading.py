@@ -155,4 +155,6 @@ def test_a_bias_gradient_of_a_layer_without_a_given_bias_is_not_placed():
 
 def test_a_name_and_its_value_in_two_inline_formulas_on_one_line():
     text = "* **Learning rate ($\\eta$):** $0.2$.\n* Input $x_1$ and $x_2$ are given.\n"
-    assert [(f.line, f.text) for f in markdown_formulas(text)] == [(1, "\\eta = 0.2")]
+    found = markdown_formulas(text)
+    assert [(f.line, f.text) for f in found if "=" in f.text] == [(1, "\\eta = 0.2")]
+    assert read(found, DEPTH2).givens[0].value == "0.2"
