@@ -11,7 +11,7 @@ import numpy as np
 
 from manual_bp.errors import InputError
 from oracle.extract.draft import Draft, missing_givens, put_claims, put_givens
-from oracle.extract.mathtext import Node, Op, Sym, parse
+from oracle.extract.mathtext import Node, Op, Sym, parse, walk
 from oracle.extract.network import layer_sizes, number_weights
 from oracle.extract.reading import Reading, read
 from oracle.extract.settings import (
@@ -166,13 +166,6 @@ def _title(prose: str, name: str) -> str:
     return first[:100] if first else name
 
 
-def _walk(node: Node):
-    yield node
-    if isinstance(node, Op):
-        for a in node.args:
-            yield from _walk(a)
-
-
 def _layers_in_subscripts(formulas: list[Formula], notation: Notation) -> bool:
     """Whether z_1, W_2 name layers (numpy-style notes): no layer is written as a superscript, and
     some z_k, a_k, W_k, b_k or delta_k is printed as a vector or matrix, or with an element
@@ -182,7 +175,7 @@ def _layers_in_subscripts(formulas: list[Formula], notation: Notation) -> bool:
     votes = 0
     for f in formulas:
         segs = parse(f.text)
-        for node in (n for s in segs for n in _walk(s)):
+        for node in (n for s in segs for n in walk(s)):
             if isinstance(node, Sym) and re.match(r"^\{?[(\[]\s*\d+\s*[)\]]", node.sup):
                 return False
         head = segs[0] if segs else None
@@ -200,7 +193,7 @@ def _depth(formulas: list[Formula], notation: Notation, name: str) -> int:
     deepest = 0
     for f in formulas:
         for seg in parse(f.text):
-            for node in _walk(seg):
+            for node in walk(seg):
                 if isinstance(node, Sym):
                     ref = recognise(node, notation)
                     if ref is not None and ref.layer is not None and ref.weight_number is None:

@@ -10,6 +10,7 @@ never read as a number."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _UNICODE = {"−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "≈": "=", "≃": "=", "η": "\\eta ", "α": "\\alpha ",
@@ -253,3 +254,11 @@ def plain(node: Node) -> str:
     if node.kind == "vec":
         return "[" + ", ".join(plain(a) for a in node.args) + "]"
     return f"{node.kind}(" + ", ".join(plain(a) for a in node.args) + ")"
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """A tree's nodes, the node itself first."""
+    yield node
+    if isinstance(node, Op):
+        for a in node.args:
+            yield from walk(a)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from oracle.extract.mathtext import Node, Num, Op, Other, Sym, parse, plain
+from oracle.extract.mathtext import Node, Num, Op, Other, Sym, parse, plain, walk
 from oracle.extract.sources import Formula
 from oracle.extract.symbols import Notation, Ref, recognise
 
@@ -60,7 +60,8 @@ def literal(node: Node) -> object | None:
     if isinstance(node, Num):
         return node.text
     if isinstance(node, Op) and node.kind == "neg" and isinstance(node.args[0], Num):
-        return "-" + node.args[0].text
+        text = node.args[0].text
+        return text[1:] if text.startswith("-") else "-" + text
     if isinstance(node, Op) and node.kind == "vec":
         items = [literal(a) for a in node.args]
         if any(i is None for i in items):
@@ -170,19 +171,12 @@ def _unknown(lhs: Node) -> str:
 
 def _is_update_rule(rhs: Node, ref: Ref, notation: Notation) -> bool:
     """W_1 - eta dJ/dW_1: the right-hand side names the parameter itself and its gradient."""
-    nodes = list(_nodes(rhs))
+    nodes = list(walk(rhs))
     names = [recognise(n, notation) for n in nodes if isinstance(n, Sym) or (isinstance(n, Op) and n.kind == "deriv")]
     same = (ref.layer, ref.index, ref.weight_number)
     return any(x is not None and x.given and x.prop == ref.prop and (x.layer, x.index, x.weight_number) == same
                for x in names) and any(x is not None and x.prop == "d" + ref.prop
                                        and (x.layer, x.index, x.weight_number) == same for x in names)
-
-
-def _nodes(node: Node):
-    yield node
-    if isinstance(node, Op):
-        for a in node.args:
-            yield from _nodes(a)
 
 
 def _bind(r: Reading, segs: list[Node], ref: Ref | None, definitions: dict, f: Formula,
