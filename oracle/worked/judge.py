@@ -78,8 +78,10 @@ def _digits_for(q: Decimal):
 
 
 def _element(ex: WorkedExample, key: str, index: tuple[int, ...]) -> str:
+    """An element named as the file writes it (in_out: W^(l)[i,j] is the file's row i, column j)."""
     prop, layer = parse_key(key)
-    return notation.element(prop, layer, index, int(np.prod(ex.shape_of(key))))
+    in_file = ex.conventions.file_index(prop, index, not ex.single)
+    return notation.element(prop, layer, in_file, int(np.prod(ex.shape_of(key))))
 
 
 def _inputs_phrase(names: list[str]) -> str:

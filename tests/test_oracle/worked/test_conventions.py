@@ -203,3 +203,16 @@ def test_claims_after_several_steps_are_judged_against_the_trajectory():
     one_step_late = _train(2)[1][2]  # W^(2) after 2 steps printed as after 3
     text2 = SEED_NET + f'[claimed]\n[[step]]\nstep = 3\nW2 = [["{one_step_late[0, 0]:.5f}", "?"]]\n'
     assert list(verdicts(text2).values()) == ["wrong"]
+
+
+def test_in_out_explanations_name_elements_as_the_file_writes_them():
+    # The dlbook notebook's transcription (x W layout): its W'^(1)[0,1] = 0.1999 comes from the
+    # file's dW1[0][1] = 0.0004 (dW1[1][0] is 0.0079), and the explanation must say [0,1].
+    from pathlib import Path
+
+    from oracle.worked import judge_file
+
+    path = Path(__file__).parents[1] / "extract" / "documents" / "dlbook-numerical-example.expected.toml"
+    (row,) = [r for r in judge_file(path).rows if r.key == "W1_new" and r.element == "[0,1]"]
+    assert row.claimed == "0.1999" and row.verdict == "wrong"
+    assert "from the printed dL/dW^(1)[0,1] = 0.0004" in row.explanation
