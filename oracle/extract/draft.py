@@ -119,7 +119,8 @@ def fill(target: np.ndarray, key: str, s: Statement, index: tuple[int, ...], whe
 
 
 def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
-    """Every printed value at its claim key and element, with the terms of its sum."""
+    """Every printed value at its claim key and element, with the terms of its sum; then the
+    values only a step of a chain prints (dE/dout_o1 * ... = 0.7414 * ...), where nothing else does."""
     shared = {layer for layer, unit in lay.biases.values() if unit is None}
     exponentials = [s for s in r.claims if s.ref.exponent is not None]
     sums = [s for s in r.claims if s.ref.prop == "sum_of"]
@@ -127,34 +128,66 @@ def put_claims(r: Reading, lay: Layout, draft: Draft) -> None:
     last = (_sum_of_exponentials(s, draft) for s in sums)  # and once the exponentials are
     first = (s for s in r.claims if s.ref.exponent is None and s.ref.prop != "sum_of")
     for s in itertools.chain(first, later, last):
-        if s is None:
-            continue
-        placed = place(lay, s)
-        shape = claim_shape(placed[0], placed[1], lay.sizes, shared) if placed else None
-        if placed is None or shape is None or any(i is None for i in placed[2]):
-            draft.not_placed.append((s.where, s.formula, "its place in the network is not known"))
-            continue
-        prop, layer, index = placed
-        if prop in ("db", "b_new") and f"b{layer}" not in draft.given:
-            draft.not_placed.append((s.where, s.formula, f"a bias gradient or update, but the document gives no "
-                                                         f"b^({layer})"))
-            continue
-        if prop == "sigma_prime" and draft.settings["activations"][layer - 1] == "softmax":
-            draft.not_placed.append((s.where, s.formula, "a softmax layer's sigma' is a Jacobian"))
-            continue
-        if prop == "exp_z" and draft.settings["activations"][layer - 1] != "softmax":
-            draft.not_placed.append((s.where, s.formula, "an exponential, but layer {layer} is not a softmax"))
-            continue
-        key = names.key(prop, layer)
+        if s is not None:
+            _put_claim(s, lay, draft, shared)
+    for s in r.bound_claims:
+        _put_bound(s, lay, draft, shared)
+
+
+def _put_bound(s: Statement, lay: Layout, draft: Draft, shared: set[int]) -> None:
+    """A value read off a step: placed only where the element is still empty (a restatement with
+    other digits, 0.59326999 for 0.593269992, is not a conflict)."""
+    placed = place(lay, s)
+    shape = claim_shape(placed[0], placed[1], lay.sizes, shared) if placed else None
+    if shape is None or any(i is None for i in placed[2]):
+        return
+    prop, layer, index = placed
+    index = (0,) if not index and shape == (1,) else tuple(index)  # y-hat of a one-output network
+    if len(index) != len(shape):
+        return
+    if prop in ("sigma_prime", "exp_z") and draft.settings["activations"][layer - 1] == "softmax":
+        return
+    if prop in ("db", "b_new") and f"b{layer}" not in draft.given:
+        return
+    key = names.key(prop, layer)
+    target = draft.claims.get(key)
+    if target is None or target[tuple(index)] is None:
+        if (key, tuple(index)) in draft.blocked:
+            return
         target = draft.claims.setdefault(key, blank(shape))
-        if not fill(target, key, s, tuple(index), draft.where, lay.in_out and prop in ("dW", "W_new"),
-                    draft.not_placed, draft.blocked):
-            draft.not_placed.append((s.where, s.formula, f"does not fit {names.symbol(prop, layer)} "
-                                                         f"(shape {shape})"))
-            continue
-        if s.terms and len(index) <= 1 and draft.settings.get("terms", True):
-            one = (0,) if not index and shape == (1,) else tuple(index)  # z^(2) of a one-unit layer
-            _put_terms(s, prop, layer, one, lay, draft)
+        fill(target, key, s, tuple(index), draft.where, False, [], draft.blocked)
+    else:
+        draft.restated += 1
+
+
+def _put_claim(s: Statement, lay: Layout, draft: Draft, shared: set[int]) -> None:
+    """One printed value at its claim key and element (or listed as not placed, with why)."""
+    placed = place(lay, s)
+    shape = claim_shape(placed[0], placed[1], lay.sizes, shared) if placed else None
+    if placed is None or shape is None or any(i is None for i in placed[2]):
+        draft.not_placed.append((s.where, s.formula, "its place in the network is not known"))
+        return
+    prop, layer, index = placed
+    if prop in ("db", "b_new") and f"b{layer}" not in draft.given:
+        draft.not_placed.append((s.where, s.formula, f"a bias gradient or update, but the document gives no "
+                                                     f"b^({layer})"))
+        return
+    if prop == "sigma_prime" and draft.settings["activations"][layer - 1] == "softmax":
+        draft.not_placed.append((s.where, s.formula, "a softmax layer's sigma' is a Jacobian"))
+        return
+    if prop == "exp_z" and draft.settings["activations"][layer - 1] != "softmax":
+        draft.not_placed.append((s.where, s.formula, "an exponential, but layer {layer} is not a softmax"))
+        return
+    key = names.key(prop, layer)
+    target = draft.claims.setdefault(key, blank(shape))
+    if not fill(target, key, s, tuple(index), draft.where, lay.in_out and prop in ("dW", "W_new"),
+                draft.not_placed, draft.blocked):
+        draft.not_placed.append((s.where, s.formula, f"does not fit {names.symbol(prop, layer)} "
+                                                     f"(shape {shape})"))
+        return
+    if s.terms and len(index) <= 1 and draft.settings.get("terms", True):
+        one = (0,) if not index and shape == (1,) else tuple(index)  # z^(2) of a one-unit layer
+        _put_terms(s, prop, layer, one, lay, draft)
 
 
 def _exponential(s: Statement, draft: Draft) -> Statement | None:

@@ -38,6 +38,7 @@ class Reading:
     claims: list[Statement] = field(default_factory=list)
     givens: list[Statement] = field(default_factory=list)
     bindings: list[Statement] = field(default_factory=list)  # givens read off a step, term by term
+    bound_claims: list[Statement] = field(default_factory=list)  # claimable values read off a step the same way
     sums: list[tuple[Ref, Node, str]] = field(default_factory=list)  # symbolic z definitions, for w_k and b_k
     not_placed: list[tuple[str, str, str]] = field(default_factory=list)  # where, formula, why
     restated: int = 0
@@ -194,6 +195,8 @@ def _bind(r: Reading, segs: list[Node], ref: Ref | None, definitions: dict, f: F
                 bound = recognise(name, notation)
                 if bound is not None and bound.given:
                     r.bindings.append(Statement(bound, text, f.where, f.text))
+                elif bound is not None and bound.prop not in ("restated", "sum_of") and bound.exponent is None:
+                    r.bound_claims.append(Statement(bound, text, f.where, f.text))
     if ref is not None and len(segs) >= 2 and not has_number(segs[1]) and not isinstance(segs[1], Other):
         definitions[ref] = segs[1]
         if not ref.given and ref.prop == "z":

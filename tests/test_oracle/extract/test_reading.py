@@ -158,3 +158,13 @@ def test_a_name_and_its_value_in_two_inline_formulas_on_one_line():
     found = markdown_formulas(text)
     assert [(f.line, f.text) for f in found if "=" in f.text] == [(1, "\\eta = 0.2")]
     assert read(found, DEPTH2).givens[0].value == "0.2"
+
+
+def test_values_a_step_prints_under_a_name_are_read_too():
+    text = ("$$\\frac{\\partial E}{\\partial w_5} = \\frac{\\partial E}{\\partial out_{o1}} \\cdot "
+            "\\frac{\\partial out_{o1}}{\\partial net_{o1}} \\cdot out_{h1} = 0.7414 \\cdot 0.1868 \\cdot 0.5933 "
+            "= 0.0822$$")
+    r = read(markdown_formulas(text), DEPTH2)
+    assert [(s.ref.prop, s.ref.layer, s.ref.index, s.value) for s in r.bound_claims] == [
+        ("dL_da", 2, (0,), "0.7414"), ("sigma_prime", 2, (0,), "0.1868"), ("a", 1, (0,), "0.5933")]
+    assert [(s.ref.prop, s.ref.weight_number, s.value) for s in r.claims] == [("dW", 5, "0.0822")]
