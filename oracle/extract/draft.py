@@ -142,6 +142,10 @@ def _put_bound(s: Statement, lay: Layout, draft: Draft, shared: set[int]) -> Non
     if shape is None or any(i is None for i in placed[2]):
         return
     prop, layer, index = placed
+    if s.requires and s.requires not in (draft.settings["activations"][layer - 1], draft.settings["loss"]):
+        return  # a(1 - a) is sigma' of a sigmoid only; a - y is dL/da of 1/2 (y - a)^2 only
+    if s.requires == "half_sse" and draft.settings.get("output_reduction", "mean") != "mean":
+        return
     index = (0,) if not index and shape == (1,) else tuple(index)  # y-hat of a one-output network
     if len(index) != len(shape):
         return

@@ -10,7 +10,7 @@ never read as a number."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 _UNICODE = {"−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "≈": "=", "≃": "=", "η": "\\eta ", "α": "\\alpha ",
@@ -185,28 +185,41 @@ class _Parser:
         return Op("add", tuple(terms), tuple(signs))
 
     def product(self) -> Node:
-        factors = [self.power()]
+        """Factors joined by * (or \\cdot, \\times) and /; written side by side they bind tighter:
+        (out - t) \\cdot out(1 - out) is two factors, the second out(1 - out)."""
+        factors = [self.juxtaposed()]
         while True:
-            kind, value = self.peek()
-            if value in ("*",):
+            value = self.peek()[1]
+            if value == "*":
                 self.take()
-                factors.append(self.signed_power())
+                factors.append(self.signed(self.juxtaposed))
             elif value == "/":
                 self.take()
-                factors[-1] = _divide(factors[-1], self.signed_power())
-            elif kind in ("num", "cmd", "word") or value in ("(", "[", "{"):
-                if value in ("\\to", "\\sum"):
-                    raise UnreadableError(value)
-                factors.append(self.power())  # juxtaposition: 0.4(0.5), \delta_{o1} out_{h1}
+                factors[-1] = _divide(factors[-1], self.signed(self.power))
             else:
                 break
         return factors[0] if len(factors) == 1 else Op("mul", tuple(factors))
 
-    def signed_power(self) -> Node:
+    def juxtaposed(self) -> Node:
+        """0.4(0.5), \\delta_{o1} out_{h1}: factors written side by side."""
+        factors = [self.power()]
+        while True:
+            kind, value = self.peek()
+            if value == "/" and len(factors) == 1:
+                break
+            if kind in ("num", "cmd", "word") or value in ("(", "[", "{"):
+                if value in ("\\to", "\\sum"):
+                    raise UnreadableError(value)
+                factors.append(self.power())
+            else:
+                break
+        return factors[0] if len(factors) == 1 else Op("mul", tuple(factors))
+
+    def signed(self, operand: Callable[[], Node]) -> Node:
         if self.peek() == ("ch", "-"):
             self.take()
-            return negate(self.power())
-        return self.power()
+            return negate(operand())
+        return operand()
 
     def power(self) -> Node:
         node = self.atom()

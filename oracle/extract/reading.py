@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from oracle.extract.mathtext import Node, Num, Op, Other, Sym, parse, plain, walk
 from oracle.extract.sources import Formula
-from oracle.extract.symbols import Notation, Ref, recognise
+from oracle.extract.symbols import Notation, Ref, recognise, recognise_step
 
 _INDEX_LETTERS = ("i", "j", "k", "l", "m", "n", "N", "epoch", "step", "t")
 
@@ -29,6 +29,7 @@ class Statement:
     where: str
     formula: str
     terms: list[str] | None = None
+    requires: str = ""  # read from the shape of a step: true only for this activation or loss
 
 
 @dataclass
@@ -99,6 +100,10 @@ def _sum_terms(node: Node) -> list[str] | None:
 def align(sym: Node, num: Node, out: list[tuple[Node, str]]) -> bool:
     """Match a symbolic step with the numeric step after it, node by node, collecting each name
     the numbers replace: w_1 * i_1 + b_1 against 0.15 * 0.05 + 0.35 gives w_1 = 0.15, ..."""
+    for node, other in ((num, sym), (sym, num)):  # [0.00537 + 0.0035]: brackets that only group
+        if isinstance(node, Op) and node.kind == "vec" and len(node.args) == 1 and not (
+                isinstance(other, Op) and other.kind == "vec"):
+            return align(sym.args[0] if node is sym else sym, num.args[0] if node is num else num, out)
     if isinstance(num, Num):
         if isinstance(sym, Num):
             return float(sym.text) == float(num.text)
@@ -107,6 +112,9 @@ def align(sym: Node, num: Node, out: list[tuple[Node, str]]) -> bool:
             return True
         if isinstance(sym, Op) and sym.kind == "neg" and num.text.startswith("-"):
             return align(sym.args[0], Num(num.text[1:]), out)
+        if isinstance(sym, Op) and sym.kind in ("mul", "add", "neg"):
+            out.append((sym, num.text))  # out_o1(1 - out_o1) = 0.2446: a step's shape, for recognise_step
+            return True
         return False
     if isinstance(sym, Op) and isinstance(num, Op) and sym.kind == num.kind and len(sym.args) == len(num.args):
         if (sym.kind == "call" and sym.name != num.name) or sym.signs != num.signs:
@@ -186,17 +194,23 @@ def _bind(r: Reading, segs: list[Node], ref: Ref | None, definitions: dict, f: F
     steps = list(segs[1:])
     if ref is not None and ref in definitions and steps and has_number(steps[0]):
         steps.insert(0, definitions[ref])  # net_h1 = w_1 i_1 + ... then net_h1 = 0.15 * 0.05 + ...
-    for a, b in itertools.pairwise(steps):
+    symbolic = [s for s in steps if not isinstance(s, Num | Other) and not has_number(s)]
+    pairs_to_try = list(itertools.pairwise(steps)) + [(a, b) for a in symbolic for b in steps
+                                                       if has_number(b) and steps.index(b) > steps.index(a) + 1]
+    for a, b in pairs_to_try:  # each step with names against the steps with numbers after it
         if isinstance(a, Num | Other):
             continue
         pairs: list[tuple[Node, str]] = []
         if align(a, b, pairs):
             for name, text in pairs:
                 bound = recognise(name, notation)
+                requires = ""
+                if bound is None and isinstance(name, Op):
+                    bound, requires = recognise_step(name, notation)
                 if bound is not None and bound.given:
                     r.bindings.append(Statement(bound, text, f.where, f.text))
                 elif bound is not None and bound.prop not in ("restated", "sum_of") and bound.exponent is None:
-                    r.bound_claims.append(Statement(bound, text, f.where, f.text))
+                    r.bound_claims.append(Statement(bound, text, f.where, f.text, requires=requires))
     if ref is not None and len(segs) >= 2 and not has_number(segs[1]) and not isinstance(segs[1], Other):
         definitions[ref] = segs[1]
         if not ref.given and ref.prop == "z":

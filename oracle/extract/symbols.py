@@ -283,3 +283,68 @@ def _dl(den: Ref) -> Ref | None:
     if not den.given and den.prop in ("z", "a"):
         return Ref(False, "delta" if den.prop == "z" else "dL_da", den.layer, den.index)
     return None
+
+
+def recognise_step(node: Node, notation: Notation) -> tuple[Ref | None, str]:
+    """A step's shape that is a quantity of the document, and what makes it one: a(1 - a) is
+    sigma'(z) of a sigmoid layer, 1 - a^2 of a tanh layer; a - y and -(y - a) are dL/da of the
+    output under 1/2 (y - a)^2."""
+    if isinstance(node, Op) and node.kind == "mul" and len(node.args) == 2:
+        a, rest = recognise(node.args[0], notation), node.args[1]
+        if a is not None and _is_one_minus(rest, node.args[0]) and not a.given and a.prop == "a" and a.index:
+            return Ref(False, "sigma_prime", a.layer, a.index), "sigmoid"
+    if isinstance(node, Op) and node.kind == "add" and len(node.args) == 2 and node.args[0] == Num("1") \
+            and node.signs == (1, -1) and isinstance(node.args[1], Op) and node.args[1].kind == "pow" \
+            and node.args[1].args[1] == Num("2"):
+        a = recognise(node.args[1].args[0], notation)
+        if a is not None and not a.given and a.prop == "a" and a.index:
+            return Ref(False, "sigma_prime", a.layer, a.index), "tanh"
+    backward = _through_weights(node, notation)
+    if backward is not None:
+        return backward, ""
+    sign, inner = (-1, node.args[0]) if isinstance(node, Op) and node.kind == "neg" else (1, node)
+    if isinstance(inner, Op) and inner.kind == "add" and len(inner.args) == 2:
+        refs = [recognise(x, notation) for x in inner.args]
+        kinds = [("out" if x is not None and not x.given and x.prop == "a" and x.layer == notation.depth
+                  else x.prop if x is not None and x.given else "") for x in refs]
+        signed = {k: s * sign for k, s in zip(kinds, inner.signs, strict=True)}
+        if signed == {"out": 1, "y": -1} and refs[0].index and refs[0].index == refs[1].index:
+            return Ref(False, "dL_da", notation.depth, refs[0].index), "half_sse"
+    return None, ""
+
+
+def _is_one_minus(node: Node, a: Node) -> bool:
+    """node is (1 - a)."""
+    return (isinstance(node, Op) and node.kind == "add" and node.signs == (1, -1) and node.args[0] == Num("1")
+            and node.args[1] == a)
+
+
+def _weighted_delta(node: Node, notation: Notation) -> tuple[int, int, int] | None:
+    """delta_k^(l+1) w^(l+1) (either order): (l, k, the other index of w), the unit of layer l
+    the weight leaves; None for anything else."""
+    if not (isinstance(node, Op) and node.kind == "mul" and len(node.args) == 2):
+        return None
+    refs = [recognise(a, notation) for a in node.args]
+    d = next((x for x in refs if x is not None and not x.given and x.prop == "delta" and len(x.index) == 1), None)
+    w = next((x for x in refs if x is not None and x.given and x.prop == "W" and len(x.index) == 2
+              and None not in x.index and x.weight_number is None), None)
+    if d is None or w is None or d.layer != w.layer or d.layer is None or d.index[0] not in w.index:
+        return None
+    k = d.index[0]
+    other = w.index[1] if w.index[0] == k and w.index[1] != k else w.index[0] if w.index[1] == k else None
+    return (d.layer - 1, k, other) if other is not None else None
+
+
+def _through_weights(node: Node, notation: Notation) -> Ref | None:
+    """sum_k delta_k^(l+1) w_(k, i)^(l+1) is dL/da^(l)[i] (Eq. 2 before sigma'); one of its
+    products is that sum's k-th term."""
+    one = _weighted_delta(node, notation)
+    if one is not None:
+        return Ref(False, "dL_da_terms", one[0], (one[2], one[1]))
+    if not (isinstance(node, Op) and node.kind == "add" and set(node.signs) == {1} and len(node.args) >= 2):
+        return None
+    terms = [_weighted_delta(a, notation) for a in node.args]
+    if any(t is None for t in terms) or len({(t[0], t[2]) for t in terms}) != 1 or len({t[1] for t in terms}) != len(
+            terms):
+        return None
+    return Ref(False, "dL_da", terms[0][0], (terms[0][2],))
