@@ -174,8 +174,9 @@ def test_the_shapes_of_steps_that_are_quantities():
     # delta_h1 = (delta_o1 w_11 + delta_o2 w_12) out_h1 (1 - out_h1), with w_ij from i to j (as
     # the sums say in such a document): the bracket is dL/da^(1)[0], its products its terms,
     # out_h1 (1 - out_h1) is sigma' of a sigmoid layer.
-    text = ("$$\\delta_{h1} = (\\delta_{o1} w_{11}^{(2)} + \\delta_{o2} w_{12}^{(2)}) \\cdot out_{h1}(1 - out_{h1})$$\n\n"
-            "$$\\delta_{h1} = [0.00537 + 0.0035] \\cdot 0.2476$$\n\n$$\\delta_{h1} = 0.00887 \\cdot 0.2476 = 0.0022$$\n")
+    text = ("$$\\delta_{h1} = (\\delta_{o1} w_{11}^{(2)} + \\delta_{o2} w_{12}^{(2)}) \\cdot "
+            "out_{h1}(1 - out_{h1})$$\n\n$$\\delta_{h1} = [0.00537 + 0.0035] \\cdot 0.2476$$\n\n"
+            "$$\\delta_{h1} = 0.00887 \\cdot 0.2476 = 0.0022$$\n")
     r = read(markdown_formulas(text), DEPTH2)
     bound = {(s.ref.prop, s.ref.layer, s.ref.index, s.requires): s.value for s in r.bound_claims}
     assert bound == {("dL_da_terms", 1, (0, 0), ""): "0.00537", ("dL_da_terms", 1, (0, 1), ""): "0.0035",
