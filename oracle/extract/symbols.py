@@ -112,6 +112,12 @@ def unit(text: str, notation: Notation) -> tuple[int | None, int] | None:
 
 def recognise(node: Node, notation: Notation) -> Ref | None:
     """The place a name denotes, or None when it is not one this module knows."""
+    if isinstance(node, Op) and node.kind == "mul" and len(node.args) == 2 and _transposed_weights(node.args[0],
+                                                                                                   notation):
+        w, d = _transposed_weights(node.args[0], notation), recognise(node.args[1], notation)
+        if d is not None and not d.given and d.prop == "delta" and not d.index and d.layer == w.layer:
+            return Ref(False, "dL_da", w.layer - 1, ())  # (W^(l+1))^T delta^(l+1): Eq. 2 before sigma'
+        return None
     if isinstance(node, Op) and node.kind == "mul" and len(node.args) == 2:
         row = _row_note(node.args[1])
         inner = recognise(node.args[0], notation)
@@ -348,3 +354,16 @@ def _through_weights(node: Node, notation: Notation) -> Ref | None:
             terms):
         return None
     return Ref(False, "dL_da", terms[0][0], (terms[0][2],))
+
+
+def _transposed_weights(node: Node, notation: Notation) -> Ref | None:
+    """W^(l)^T, (W^(l))^T, W_2^T: the transposed weights of a layer, as a Ref to W^(l)."""
+    if (isinstance(node, Sym) and _unwrap(node.sup) in ("T",)) or (isinstance(node, Sym) and node.sup.endswith("T")
+                                                               and _LAYER.match(node.sup[:-1])):
+        inner = Sym(node.base, node.sub, node.sup[:-1] if node.sup != "T" else "", node.marks, node.prime, node.at)
+        w = _named(inner, notation)
+    elif isinstance(node, Op) and node.kind == "pow" and node.args[1] == Sym("T"):
+        w = recognise(node.args[0], notation)
+    else:
+        return None
+    return w if w is not None and w.given and w.prop == "W" and not w.index and w.layer else None

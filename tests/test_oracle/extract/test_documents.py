@@ -113,7 +113,7 @@ def test_a_matrix_style_softmax_tutorial():
     mine = placed(DOCS / "micronn-softmax-ce.md")
     expected = printed(tomllib.loads((DOCS / "micronn-softmax-ce.expected.toml").read_text()))
     assert {k: expected.get(k) for k in mine} == mine
-    assert len(mine) == 63  # with e^{0.022} = 1.0222, e^{0.006} = 1.0060 and their printed sum
+    assert len(mine) == 65  # e^{0.022} = 1.0222, e^{0.006} = 1.0060, their sum, W_2^T dz_2 = dL/da^(1)
     draft = cached_extract(DOCS / "micronn-softmax-ce.md")
     assert draft.settings["activations"] == ["relu", "softmax"] and draft.settings["loss"] == "cross_entropy"
     # It prints L for 'case 1' (0.686) and 'case 2' (0.701): which is the example's is not guessed.
