@@ -113,8 +113,8 @@ def _one_weight_notation(r: Reading) -> None:
     """A document that names its weights by layer (W^(1), w_12^(1)) and also writes w_1, b_1
     uses those for another example (a single neuron, an exercise): they are not placed."""
     params = ("W", "b", "dW", "db", "W_new", "b_new")
-    if not any(s.ref.prop in params and s.ref.weight_number is None and s.ref.layer
-               for s in r.givens + r.claims + r.bindings):
+    if not any(s.ref.prop in params and s.ref.weight_number is None and s.ref.layer and s.where != "given"
+               for s in r.givens + r.claims + r.bindings):  # the reader's --given may use either
         return
     r.not_placed += [(s.where, s.formula, "w_k or b_k in a document that names its weights by layer: another "
                       "example's") for s in r.claims if s.ref.weight_number is not None]
@@ -180,7 +180,7 @@ def _layers_in_subscripts(formulas: list[Formula], notation: Notation) -> bool:
                 return False
         head = segs[0] if segs else None
         if (len(segs) > 1 and isinstance(head, Sym) and re.fullmatch(r"\{?\d\}?", head.sub)
-                and notation.canonical(head.base)[0] in ("z", "a", "delta", "W", "b")):
+                and notation.canonical(head.base)[0] in ("z", "a", "delta", "b")):  # W_2 is a layer anyway
             value = literal(segs[-1])
             votes += bool(head.at) or (isinstance(value, list) and len(value) * len(
                 value[0] if isinstance(value[0], list) else [0]) > 1)

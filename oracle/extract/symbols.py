@@ -185,8 +185,8 @@ def _named(sym: Sym, notation: Notation) -> Ref | None:
     sub = re.sub(r"(?:^|,)(?:new|updated)$|^(?:new|updated)$", "", _unwrap(sym.sub)).strip("{},")
     if layer is None and fixed_layer is not None:
         layer = fixed_layer
-    if layer is None and notation.layer_subscripts and re.fullmatch(r"\d+", sub):
-        layer, sub = int(sub), ""
+    if layer is None and notation.layer_subscripts and re.fullmatch(r"\d+", sub) and sym.base != "w":
+        layer, sub = int(sub), ""  # (w_5 stays the 5th weight of the blog numbering)
     if canon == "a" and layer == 0 and not new:
         canon, layer = "x", None  # a^(0) is the input
     if canon == "L":

@@ -94,3 +94,10 @@ def test_solve_reads_a_document_too(capsys):
     assert main(["solve", "--example", "seed-2-2-1.md", "--digits", "4"]) == 0
     out = capsys.readouterr().out
     assert "learning rate $\\eta = 0.5$" in out and "0.0209" in out  # the exact loss 0.020920 at 4 decimals
+
+
+def test_given_values_may_use_the_projects_notation(capsys):
+    # The figure's weights as whole matrices instead of w_3, w_4, w_7, w_8: the same 26 numbers.
+    given = "W1 = [[0.15, 0.2], [0.25, 0.3]]; W2 = [[0.4, 0.45], [0.5, 0.55]]; target_{o2} = 0.99"
+    assert main(["extract", str(DOCS / "mazur-step-by-step.md"), "--given", given]) == 0
+    assert "26 printed numbers placed" in capsys.readouterr().err
