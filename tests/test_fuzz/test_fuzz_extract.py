@@ -24,7 +24,7 @@ TOKENS = ["$", "$$", "\\[", "\\]", "=", " = ", "\\approx", "0.5", "-0.033", "1e4
           "w_5^{+}", "E_{total}", "\\sigma'(", "\\mathbf{", "\n", "\n\n", "^", "_", "'", "+", "-", "\\times",
           "\\alpha = 0.5", "sigmoid", "tanh", "softmax", "\\log", "---\nmanual-bp:\n  loss: mse\n---\n",
           "% manual-bp notation: s=z\n", "\\text{new}", "Z[1]", "dW_2", "z_1[0]", "e^{", "\u2212", "\u00bd"]
-EXTRACTED, CHECKED = 200, 20  # default tier: drafts through the API (~15 ms each), documents through check
+EXTRACTED, CHECKED = 150, 12  # default tier: drafts through the API (~15 ms each), documents through check
 SLOW_EXTRACTED, SLOW_CHECKED = 3000, 300
 QUICK = settings(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 SLOW = settings(deadline=None, suppress_health_check=list(HealthCheck))
