@@ -70,9 +70,13 @@ def as_example(draft: Draft) -> WorkedExample:
 
 def judge_document(path: str | Path, options: dict[str, str] | None = None, with_torch: bool = False) -> Judgement:
     """Judge every printed number of a document; each row cites where it was printed."""
+    return judge_draft(extract(path, options), with_torch)
+
+
+def judge_draft(draft: Draft, with_torch: bool = False) -> Judgement:
+    """Judge a document's draft (through its TOML, as check reads the file extract writes)."""
     from oracle.worked.judge import judge
 
-    draft = extract(path, options)
     result = judge(as_example(draft), with_torch=with_torch)
     for row in result.rows:
         row.line = draft.where.get((row.key, row.index), "")
@@ -80,4 +84,4 @@ def judge_document(path: str | Path, options: dict[str, str] | None = None, with
     return result
 
 
-__all__ = ["Draft", "as_example", "extract", "judge_document", "toml_text"]
+__all__ = ["Draft", "as_example", "extract", "judge_document", "judge_draft", "toml_text"]

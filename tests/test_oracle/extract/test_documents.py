@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import support
 
-from oracle.extract import as_example, extract, judge_document, toml_text
-from oracle.worked import judge, packaged_example
+from oracle.extract import extract, judge_document, judge_draft, toml_text
+from oracle.worked import judge, judge_file, packaged_example
 
 DOCS = Path(__file__).parent / "documents"
 SEED = Path(__file__).resolve().parents[3] / "oracle/extract/documents/seed-2-2-1.md"
@@ -141,11 +141,13 @@ def test_a_latex_file_with_its_own_names():
 @pytest.mark.parametrize("doc, options", [
     ("seed", None), ("mazur-step-by-step.md", MAZUR_FIGURE), ("micronn-softmax-ce.md", None),
     ("dlbook-numerical-example.ipynb", None), ("course-tanh-bce.tex", None)])
-def test_the_draft_round_trips_through_check(doc, options):
+def test_the_draft_round_trips_through_check(doc, options, tmp_path):
     path = SEED if doc == "seed" else DOCS / doc
     draft = cached_extract(path, options)
-    direct = judge_document(path, options)  # extracts again, in memory
-    via_file = judge(as_example(draft))
+    direct = judge_draft(draft)  # what `check NOTES` judges
+    written = tmp_path / "draft.toml"
+    written.write_text(toml_text(draft))  # what `extract -o draft.toml` writes, then `check draft.toml`
+    via_file = judge_file(written)
     assert [(r.key, r.index, r.claimed, r.verdict) for r in via_file.rows] == [
         (r.key, r.index, r.claimed, r.verdict) for r in direct.rows]
 
