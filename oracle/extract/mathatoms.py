@@ -63,7 +63,7 @@ def _command(p: _Parser, name: str) -> Node:
         if isinstance(num, Op) and num.kind == "d" and isinstance(den, Op) and den.kind == "d":
             return Op("deriv", (num.args[0], den.args[0]))
         return Op("div", (num, den))
-    if name in ("partial", "nabla") or (name == "mathrm" and p.peek()[1] == "{" and p.toks[p.i + 1][1] == "d"):
+    if name in ("partial", "nabla") or (name == "mathrm" and p.peek()[1] == "{" and p.peek(1)[1] == "d"):
         if name == "mathrm":
             p.group()
         return Op("d", (p.power(),))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fuzzing import HANG_LIMIT_S, RUN, assert_clean_cli, assert_counted, run_cli_known, strict, time_limit
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from manual_bp.errors import InputError
@@ -23,9 +23,12 @@ TOKENS = ["$", "$$", "\\[", "\\]", "=", " = ", "\\approx", "0.5", "-0.033", "1e4
           ",", "\\\\", "&", "\\begin{bmatrix}", "\\end{bmatrix}", "\\partial L / \\partial", "net_{h1}", "out_{o1}",
           "w_5^{+}", "E_{total}", "\\sigma'(", "\\mathbf{", "\n", "\n\n", "^", "_", "'", "+", "-", "\\times",
           "\\alpha = 0.5", "sigmoid", "tanh", "softmax", "\\log", "---\nmanual-bp:\n  loss: mse\n---\n",
-          "% manual-bp notation: s=z\n", "\\text{new}", "Z[1]", "dW_2", "z_1[0]", "e^{", "\u2212", "\u00bd"]
+          "% manual-bp notation: s=z\n", "\\text{new}", "Z[1]", "dW_2", "z_1[0]", "e^{", "\u2212", "\u00bd",
+          "\\mathrm{", "\\mathrm{d}", "\\hat", "\\boxed{", "\\text{", "\\frac{d", "\\sum", "|", "\\|", "^T",
+          "\\begin{align}", "\\end{align}", "\\quad", "![", "](https://latex.codecogs.com/x?", ")"]
 EXTRACTED, CHECKED = 150, 12  # default tier: drafts through the API (~15 ms each), documents through check
 SLOW_EXTRACTED, SLOW_CHECKED = 3000, 300
+PARSED = 300  # default tier: formulas of random characters and tokens through parse (~1 ms each)
 QUICK = settings(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 SLOW = settings(deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -43,6 +46,20 @@ def documents(draw: st.DrawFn) -> tuple[str, str]:
     middle = {"cut": "", "double": text[start:end] * 2,
               "tokens": "".join(draw(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=8)))}[edit]
     return name, text[:start] + middle + text[end:]
+
+
+@settings(QUICK, max_examples=PARSED)
+@example("\\mathrm{")  # found reading the change: \mathrm{ at the end indexed past the tokens
+@example("x = \\frac{\\mathrm{")
+@given(text=st.text(alphabet=st.sampled_from(sorted(set("".join(TOKENS)))), max_size=80)
+       | st.lists(st.sampled_from(TOKENS), max_size=30).map("".join))
+def test_any_formula_parses_to_a_tree_or_is_not_understood(text):
+    # parse() is the extractor's first step on every formula: it may say "not understood"
+    # (Other), never raise.
+    from oracle.extract.mathtext import parse
+
+    with strict(), time_limit(HANG_LIMIT_S):
+        assert len(parse(text)) >= 1
 
 
 def _extract_once(name: str, text: str) -> None:
