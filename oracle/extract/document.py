@@ -3,7 +3,6 @@ settings, the givens, then every printed number at its claim key."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -23,25 +22,18 @@ from oracle.extract.settings import (
     loss_from_prose,
     loss_in,
 )
-from oracle.extract.sources import Formula, read_document
+from oracle.extract.sources import Formula, notebook_cells, read_document, without_code_blocks
 from oracle.extract.symbols import Notation, parse_aliases, recognise
-
-
-def extract_file(path: str | Path, options: dict[str, str] | None = None) -> Draft:
-    """Read a Markdown, LaTeX or notebook file (options as on the command line win over its
-    front matter)."""
-    from oracle.worked.format import read_text_file
-
-    path = Path(path)
-    return extract_text(read_text_file(path), path.name, options)
 
 
 def extract_text(text: str, name: str, options: dict[str, str] | None = None) -> Draft:
     """Read a document's text; ``name``'s suffix says its format (.md, .tex, .ipynb)."""
-    opts = front_matter(_first_markdown(text) if name.endswith(".ipynb") else text)
+    cells = notebook_cells(text, name) if name.endswith(".ipynb") else None
+    head = text if cells is None else cells[0][1] if cells else ""  # a notebook's: its first Markdown cell
+    opts = front_matter(head)
     check_options(opts, f"{name}: front matter")
+    check_options(options or {}, "option")
     opts.update(options or {})
-    check_options(opts, "option")
     notation = Notation(parse_aliases(opts.get("notation", ""), "notation"),
                         layer_subscripts=opts.get("layers", "") == "subscript")
     given = [Formula(g.strip(), 0, "given", True) for g in opts.get("given", "").split(";") if g.strip()]
@@ -58,7 +50,7 @@ def extract_text(text: str, name: str, options: dict[str, str] | None = None) ->
                          "matrix of it is printed)")
     lay = number_weights(r, sizes, notation)
     lay.in_out = in_out
-    prose = _prose(text, name)
+    prose = "\n".join(source for _, source in cells) if cells is not None else text
     draft = Draft(opts.get("title") or _title(prose, name), name, _settings(formulas, prose, r, notation, opts), {}, {})
     draft.settings["_choose"] = dict(opts.get("_choose", {}))
     put_givens(r, lay, draft, notation.depth)
@@ -136,27 +128,9 @@ def _without_updates(draft: Draft) -> None:
         del draft.claims[key]
 
 
-def _first_markdown(text: str) -> str:
-    try:
-        cells = json.loads(text).get("cells", [])
-        return next("".join(c["source"]) for c in cells if c.get("cell_type") == "markdown")
-    except (ValueError, AttributeError, StopIteration, KeyError, TypeError):
-        return ""
-
-
-def _prose(text: str, name: str) -> str:
-    if name.endswith(".ipynb"):
-        try:
-            return "\n".join("".join(c.get("source", "")) for c in json.loads(text).get("cells", [])
-                             if c.get("cell_type") == "markdown")
-        except (ValueError, AttributeError, TypeError):
-            return ""
-    return text
-
-
 def _title(prose: str, name: str) -> str:
     """The first heading outside code blocks, else the first line of text."""
-    prose = re.sub(r"^(\s*)(```|~~~).*?^\1\2[^\n]*$", "", prose, flags=re.S | re.M)
+    prose = without_code_blocks(prose)
     prose = re.sub(r"\A\s*---\s*\n.*?\n---\s*\n", "", prose, flags=re.S)  # the front matter
     m = re.search(r"^#{1,3}\s+(.+?)\s*$|\\title\{([^}]*)\}", prose, re.M)
     if m:

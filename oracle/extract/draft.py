@@ -33,6 +33,7 @@ class Draft:
     layout_open: bool = False  # square matrices: printed rows could be units or inputs
     options: dict[str, list] = field(default_factory=dict)  # x, y, lr: each value printed, in order
     blocked: set = field(default_factory=set)  # (key, index) printed with different values
+    judged: object = field(default=None, repr=False)  # its Judgement, once the choice of a reading judged it
 
     def placed(self) -> int:
         return sum(int(np.sum(a != None)) for a in self.claims.values())  # noqa: E711 (elementwise)

@@ -9,6 +9,7 @@ never read as a number."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -104,8 +105,11 @@ def split_equals(text: str) -> list[str]:
     return [s.strip() for s in [*out, text[start:]]]
 
 
-def parse(text: str) -> list[Node]:
-    """A formula as the list of its '='-separated segments, each a tree (Other where not understood)."""
+@functools.lru_cache(maxsize=8192)
+def parse(text: str) -> tuple[Node, ...]:
+    """A formula as its '='-separated segments, each a tree (Other where not understood). The
+    trees are immutable and the reader looks at each formula in several passes, so a formula is
+    parsed once."""
     segments = []
     for seg in split_equals(normalize(text)):
         try:
@@ -117,7 +121,7 @@ def parse(text: str) -> list[Node]:
         except RecursionError:
             node = Other(seg[:200])
         segments.append(node)
-    return segments
+    return tuple(segments)
 
 
 class UnreadableError(Exception):

@@ -49,18 +49,20 @@ def read_document(path: Path, text: str) -> list[Formula]:
     return markdown_formulas(text)
 
 
-def notebook_formulas(text: str, name: str) -> list[Formula]:
-    """The formulas of a notebook's Markdown cells, each placed by cell (1-based) and line."""
+def notebook_cells(text: str, name: str) -> list[tuple[int, str]]:
+    """A notebook's Markdown cells as (cell number, 1-based, text)."""
     try:
-        nb = json.loads(text)
-        cells = nb["cells"]
-        sources = [("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
-                   for c in cells if isinstance(c, dict) and c.get("cell_type") == "markdown"]
-        numbers = [i + 1 for i, c in enumerate(cells) if isinstance(c, dict) and c.get("cell_type") == "markdown"]
+        cells = json.loads(text)["cells"]
+        return [(i + 1, "".join(c["source"]) if isinstance(c["source"], list) else str(c["source"]))
+                for i, c in enumerate(cells) if isinstance(c, dict) and c.get("cell_type") == "markdown"]
     except (ValueError, KeyError, TypeError):
         raise InputError(f"{name}: not a Jupyter notebook (expected JSON with a list of cells)") from None
+
+
+def notebook_formulas(text: str, name: str) -> list[Formula]:
+    """The formulas of a notebook's Markdown cells, each placed by cell (1-based) and line."""
     out = []
-    for number, source in zip(numbers, sources, strict=True):
+    for number, source in notebook_cells(text, name):
         for f in markdown_formulas(source):
             out.append(Formula(f.text, f.line, f"cell {number}, line {f.line}", f.display))
     return out
@@ -68,7 +70,7 @@ def notebook_formulas(text: str, name: str) -> list[Formula]:
 
 def markdown_formulas(text: str) -> list[Formula]:
     """Every formula of a Markdown or LaTeX text, fenced code blocks left out."""
-    text = _without_code_blocks(text)
+    text = without_code_blocks(text)
     text = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), text)
     out, taken = [], []
     matches = list(_MATH.finditer(text))
@@ -100,7 +102,7 @@ def _labelled_value(text: str, m: re.Match, after: re.Match | None) -> str | Non
     return f"{m['i1'].strip()} = {after['i1'].strip()}"
 
 
-def _without_code_blocks(text: str) -> str:
+def without_code_blocks(text: str) -> str:
     """The text with every fenced code block's lines blanked (line numbers kept)."""
     lines, fence = text.split("\n"), None
     for i, line in enumerate(lines):
