@@ -64,8 +64,6 @@ def extract_text(text: str, name: str, options: dict[str, str] | None = None) ->
                          f"{' ...' if len(missing) > 8 else ''}; give them in its front matter or with --given "
                          "(e.g. --given 'w_3 = 0.25; w_4 = 0.30')")
     put_claims(r, lay, draft)
-    if draft.settings.get("learning_rate") is None:
-        _without_updates(draft)
     draft.not_placed += r.not_placed
     draft.notes += lay.notes
     draft.layout_open = free
@@ -113,19 +111,6 @@ def _one_weight_notation(r: Reading) -> None:
     r.claims = [s for s in r.claims if s.ref.weight_number is None]
     r.givens = [s for s in r.givens if s.ref.weight_number is None]
     r.bindings = [s for s in r.bindings if s.ref.weight_number is None]
-
-
-def _without_updates(draft: Draft) -> None:
-    """Updated values need the learning rate; without it they are listed, not placed."""
-    from oracle import notation as names
-
-    for key in [k for k in draft.claims if names.parse_key(k)[0] in ("W_new", "b_new", "L_new", "a_new")]:
-        for idx in np.ndindex(draft.claims[key].shape):
-            if draft.claims[key][idx] is not None:
-                draft.not_placed.append((draft.where.pop((key, idx), "?"), f"{key} = {draft.claims[key][idx]}",
-                                         "an updated value, but the document gives no learning rate (say it "
-                                         "with --set learning_rate=...)"))
-        del draft.claims[key]
 
 
 def _title(prose: str, name: str) -> str:

@@ -148,11 +148,7 @@ def _put_bound(s: Statement, lay: Layout, draft: Draft, shared: set[int]) -> Non
     if s.requires == "half_sse" and draft.settings.get("output_reduction", "mean") != "mean":
         return
     index = (0,) if not index and shape == (1,) else tuple(index)  # y-hat of a one-output network
-    if len(index) != len(shape):
-        return
-    if prop in ("sigma_prime", "exp_z") and draft.settings["activations"][layer - 1] == "softmax":
-        return
-    if prop in ("db", "b_new") and f"b{layer}" not in draft.given:
+    if len(index) != len(shape) or _jacobian(prop, layer, draft):
         return
     key = names.key(prop, layer)
     target = draft.claims.get(key)
@@ -173,15 +169,9 @@ def _put_claim(s: Statement, lay: Layout, draft: Draft, shared: set[int]) -> Non
         draft.not_placed.append((s.where, s.formula, "its place in the network is not known"))
         return
     prop, layer, index = placed
-    if prop in ("db", "b_new") and f"b{layer}" not in draft.given:
-        draft.not_placed.append((s.where, s.formula, f"a bias gradient or update, but the document gives no "
-                                                     f"b^({layer})"))
-        return
-    if prop == "sigma_prime" and draft.settings["activations"][layer - 1] == "softmax":
-        draft.not_placed.append((s.where, s.formula, "a softmax layer's sigma' is a Jacobian"))
-        return
-    if prop == "exp_z" and draft.settings["activations"][layer - 1] != "softmax":
-        draft.not_placed.append((s.where, s.formula, "an exponential, but layer {layer} is not a softmax"))
+    if _jacobian(prop, layer, draft):  # (what else check would refuse, document._loadable lists)
+        draft.not_placed.append((s.where, s.formula, "a softmax layer's sigma' is a Jacobian, not one number "
+                                                     "per unit"))
         return
     key = names.key(prop, layer)
     target = draft.claims.setdefault(key, blank(shape))
@@ -193,6 +183,11 @@ def _put_claim(s: Statement, lay: Layout, draft: Draft, shared: set[int]) -> Non
     if s.terms and len(index) <= 1 and draft.settings.get("terms", True):
         one = (0,) if not index and shape == (1,) else tuple(index)  # z^(2) of a one-unit layer
         _put_terms(s, prop, layer, one, lay, draft)
+
+
+def _jacobian(prop: str, layer: int | None, draft: Draft) -> bool:
+    """sigma' of a softmax layer, which the file claims as its Jacobian."""
+    return prop == "sigma_prime" and draft.settings["activations"][layer - 1] == "softmax"
 
 
 def _exponential(s: Statement, draft: Draft) -> Statement | None:
