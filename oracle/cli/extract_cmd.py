@@ -47,11 +47,15 @@ def document_path(args: argparse.Namespace) -> Path:
     """The document named on the command line, or the shipped one named by --example."""
     from importlib import resources
 
+    if args.file and args.example:
+        raise InputError("give either a document or --example NAME, not both")
     if args.example:
-        if args.example not in shipped_documents():
-            raise InputError(f"--example: unknown document {args.example!r}; shipped: "
-                             f"{', '.join(shipped_documents())}")
+        shipped = shipped_documents()
+        if args.example not in shipped:
+            raise InputError(f"--example: unknown document {args.example!r}; shipped: {', '.join(shipped)}")
         return Path(str(resources.files("oracle.extract") / "documents" / args.example))
+    if not args.file:
+        raise InputError("NOTES: missing; give a .md, .tex or .ipynb file, or --example NAME")
     return Path(args.file)
 
 
@@ -59,8 +63,6 @@ def run_extract(args: argparse.Namespace) -> int:
     """Write the draft (stdout or -o); what was not placed, and how the document was read, to stderr."""
     from oracle.extract import extract, toml_text
 
-    if bool(args.file) == bool(args.example):
-        raise InputError("give either NOTES (a .md, .tex or .ipynb file) or --example NAME, not both or neither")
     draft = extract(document_path(args), reader_options(args))
     text = toml_text(draft)
     if args.output:

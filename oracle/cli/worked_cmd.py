@@ -46,8 +46,6 @@ def run_check(args: argparse.Namespace) -> int:
     if _is_document(args):
         from oracle.extract import judge_document
 
-        if args.file and args.example:
-            raise InputError("give either FILE or --example NAME, not both")
         result = judge_document(document_path(args), reader_options(args), with_torch=args.torch)
     else:
         from oracle.worked.judge import judge

@@ -60,7 +60,8 @@ def test_front_matter_and_what_is_not_placed(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["extract"], "give either NOTES"),
+    (["extract"], "NOTES: missing"),
+    (["extract", "notes.md", "--example", "seed-2-2-1.md"], "not both"),
     (["extract", "--example", "nope.md"], "--example: unknown document 'nope.md'"),
     (["extract", "--example", "seed-2-2-1.md", "--set", "loss"], "--set: expected KEY=VALUE"),
     (["extract", "--example", "seed-2-2-1.md", "--set", "loss=l1"], "loss: expected one of half_sse"),
