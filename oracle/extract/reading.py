@@ -147,7 +147,7 @@ def read(formulas: list[Formula], notation: Notation) -> Reading:
             if name not in updated and _is_update_rule(segs[1], ref, notation):
                 updated.add(name)
             if name in updated:  # the rule's own result, and what is printed under the name after it
-                ref = Ref(False, ref.prop + "_new", ref.layer, ref.index, ref.term, ref.weight_number)
+                ref = Ref(False, ref.prop + "_new", ref.layer, ref.index, weight_number=ref.weight_number)
         _bind(r, segs, ref, definitions, f, notation)
         at = _result_index(segs)
         if at is None:

@@ -30,14 +30,14 @@ UNIT_LETTERS = {"i": 0, "x": 0, "h": 1, "o": -1, "y": -1}  # i1: input 1, h1: hi
 @dataclass(frozen=True)
 class Ref:
     """A place in the worked-example file: a claim (``prop`` a claim key's property) or a given
-    (``prop`` one of W, b, x, y, lr). ``index`` is the element (0-based) or () for all of it;
-    ``term`` the term of a sum (E_o1 is term 0 of L; dE_o1/dout_h1 is term 0 of dL/da^(1)[0])."""
+    (``prop`` one of W, b, x, y, lr). ``index`` is the element (0-based) or () for all of it; a
+    term of a sum is an element of its terms quantity (E_o1 is L_terms[0]; dE_o1/dout_h1 is
+    dL_da1_terms[0, 0])."""
 
     given: bool
     prop: str
     layer: int | None = None
     index: tuple[int, ...] = ()
-    term: int | None = None
     weight_number: int | None = None  # w_k of the w1..w8 numbering, placed once the sizes are known
     exponent: str | None = None  # e^{0.022}: the printed z whose exponential it is, placed once z is
 
@@ -122,13 +122,13 @@ def recognise(node: Node, notation: Notation) -> Ref | None:
         row = _row_note(node.args[1])
         inner = recognise(node.args[0], notation)
         if inner is not None and row is not None and not inner.index:
-            return Ref(inner.given, inner.prop, inner.layer, (row,), inner.term)
+            return Ref(inner.given, inner.prop, inner.layer, (row,))
         return None
     if isinstance(node, Op) and node.kind == "deriv":
         return _derivative(node.args[0], node.args[1], notation)
     if isinstance(node, Op) and node.kind == "pow" and node.args[0] == Sym("e"):
         if isinstance(node.args[1], Num):  # e^{0.022}: placed by the printed z it is the exponential of
-            return Ref(False, "exp_z", None, (), weight_number=None, term=None, exponent=node.args[1].text)
+            return Ref(False, "exp_z", None, (), exponent=node.args[1].text)
         target = recognise(node.args[1], notation)  # e^{z_i}, e^{Z[4]}
         if target is not None and not target.given and target.prop == "z":
             return Ref(False, "exp_z", target.layer, target.index)
@@ -163,7 +163,7 @@ def _symbol(sym: Sym, notation: Notation) -> Ref | None:
     ref = _named(Sym(sym.base, sym.sub, sym.sup, sym.marks, sym.prime), notation)
     if ref is None or ref.index or ref.weight_number is not None:
         return None
-    return Ref(ref.given, ref.prop, ref.layer, at, ref.term)
+    return Ref(ref.given, ref.prop, ref.layer, at)
 
 
 def _named(sym: Sym, notation: Notation) -> Ref | None:
